@@ -1,0 +1,136 @@
+# deloc — one flat Makefile.  `make` installs missing Debian build packages,
+# then builds ./deloc.  `make test` runs every spec.  `make V=1` shows commands.
+
+PREFIX    ?= /usr/local
+CC        ?= cc
+SANITIZE  ?=
+BUILD     := build
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+LIBDIR    := /usr/lib/$(MULTIARCH)
+GIT_DESC  := $(shell git describe --tags --always --dirty 2>/dev/null)
+VERSION   := $(if $(filter v%,$(GIT_DESC)),$(patsubst v%,%,$(GIT_DESC)),0.1.0$(if $(GIT_DESC),+g$(GIT_DESC)))
+
+# Debian packages the build and the tests need; `make deps` installs what is missing.
+BUILD_PKGS := gcc make pkg-config libluajit-5.1-dev libyaml-dev lua-cjson-dev \
+              libcurl4-openssl-dev libedit-dev
+TEST_PKGS  := lua-busted python3 openssl curl
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -fno-strict-aliasing
+CPPFLAGS += -I/usr/include/luajit-2.1 -I/usr/include/lua5.1 -Isrc -I$(BUILD) \
+            -DDELOC_VERSION='"$(VERSION)"'
+LDFLAGS  += -Wl,--export-dynamic-symbol='lua*' -Wl,--as-needed
+# Static: LuaJIT, libyaml, lua-cjson (by path: its .pc pulls in a second Lua ABI).
+# Dynamic: libedit (REPL).  libcurl is dlopen'ed by deloc.http on the first request.
+STATIC_LIBS := $(LIBDIR)/libluajit-5.1.a $(LIBDIR)/libyaml.a $(LIBDIR)/liblua5.1-cjson.a
+LDLIBS   += -ledit -lm -ldl
+
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+C_SRCS   := $(sort $(wildcard src/*.c))
+C_OBJS   := $(patsubst src/%.c,$(BUILD)/%.o,$(C_SRCS))
+BINDINGS := $(patsubst src/l_%.c,%,$(sort $(wildcard src/l_*.c)))
+LUA_SRCS := $(sort $(shell find lua adapters recipes -name '*.lua' 2>/dev/null))
+
+.PHONY: all deps install uninstall test unit e2e ctest bench clean format check-format
+
+all: deps deloc
+
+deps:
+	$(Q)missing=$$(for p in $(BUILD_PKGS) $(if $(filter test unit e2e,$(MAKECMDGOALS)),$(TEST_PKGS)); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing packages:" $$missing; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deloc: run as root or install: $$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+# Build flags are part of every object: a SANITIZE build never links stale objects.
+$(BUILD)/flags: FORCE | $(BUILD)
+	$(file >$@.new,$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS))
+	$(Q)cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+FORCE:
+
+$(BUILD)/%.o: src/%.c $(BUILD)/flags | $(BUILD)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The generator compiles each Lua file to bytecode (with line info) and writes one
+# table of modules; a Lua syntax error stops the build here.
+$(BUILD)/embedgen: src/gen/embed.c | $(BUILD)
+	@echo "  HOSTCC  $<"
+	$(Q)$(CC) -std=c11 -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -I/usr/include/luajit-2.1 \
+	  -o $@ $< $(LIBDIR)/libluajit-5.1.a -lm -ldl
+
+$(BUILD)/lua_files: FORCE | $(BUILD)
+	$(file >$@.new,$(LUA_SRCS))
+	$(Q)cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+
+$(BUILD)/embedded.c: $(BUILD)/embedgen $(BUILD)/lua_files $(LUA_SRCS)
+	@echo "  EMBED   $(words $(LUA_SRCS)) Lua files"
+	$(Q)$(BUILD)/embedgen $@ $(LUA_SRCS)
+
+$(BUILD)/bindings.h: FORCE | $(BUILD)
+	$(Q){ for b in $(BINDINGS); do echo "BINDING($$b)"; done; } > $@.tmp; \
+	  cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/host.o: $(BUILD)/bindings.h
+
+$(BUILD)/embedded.o: $(BUILD)/embedded.c $(BUILD)/flags
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+deloc: $(C_OBJS) $(BUILD)/embedded.o
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS) $(LDLIBS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 -s deloc $(DESTDIR)$(PREFIX)/bin/deloc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/deloc
+
+# C tests of pure cores: spec/c/test_NAME.c links with src/NAME.c.
+CTESTS := $(patsubst spec/c/test_%.c,$(BUILD)/test_%,$(wildcard spec/c/test_*.c))
+$(BUILD)/test_%: spec/c/test_%.c src/%.c $(BUILD)/flags | $(BUILD)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(filter-out -Wl$(COMMA)%,$(LDFLAGS)) -o $@ $< src/$*.c -lm
+COMMA := ,
+
+ctest: $(CTESTS)
+
+# The whole suite: C tests, unit specs, end-to-end specs; last line `N passed, N failed`.
+test: all ctest
+	$(Q)./spec/run all
+
+unit: all ctest
+	$(Q)./spec/run unit
+
+e2e: all
+	$(Q)./spec/run e2e
+
+bench: all
+	$(Q)./bench/run
+
+format:
+	clang-format -i src/*.c src/*.h src/gen/*.c spec/c/*.c
+
+check-format:
+	clang-format --dry-run -Werror src/*.c src/*.h src/gen/*.c spec/c/*.c
+
+clean:
+	rm -rf $(BUILD) deloc
+
+-include $(wildcard $(BUILD)/*.d)

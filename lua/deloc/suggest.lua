@@ -1,0 +1,57 @@
+-- deloc.suggest: "did you mean ...?" for unknown names.
+local M = {}
+
+local function distance(a, b)
+  local la, lb = #a, #b
+  if la == 0 then return lb end
+  if lb == 0 then return la end
+  local prev, cur = {}, {}
+  for j = 0, lb do prev[j] = j end
+  for i = 1, la do
+    cur[0] = i
+    local ca = a:byte(i)
+    for j = 1, lb do
+      local cost = ca == b:byte(j) and 0 or 1
+      local v = prev[j] + 1
+      if cur[j - 1] + 1 < v then v = cur[j - 1] + 1 end
+      if prev[j - 1] + cost < v then v = prev[j - 1] + cost end
+      cur[j] = v
+    end
+    prev, cur = cur, prev
+  end
+  return prev[lb]
+end
+M.distance = distance
+
+-- The closest of `candidates` (array or set of strings) to `name`, or nil when
+-- nothing is close enough to be a likely typo.
+function M.closest(name, candidates)
+  local best, best_d
+  local list = {}
+  if candidates[1] ~= nil or next(candidates) == nil then
+    list = candidates
+  else
+    for k in pairs(candidates) do list[#list + 1] = k end
+  end
+  table.sort(list)
+  local lname = name:lower()
+  for _, c in ipairs(list) do
+    if type(c) == "string" then
+      local d = distance(lname, c:lower())
+      if c:lower():sub(1, #lname) == lname and #lname >= 3 then d = math.min(d, 1) end
+      if not best_d or d < best_d then best, best_d = c, d end
+    end
+  end
+  if best and best_d <= math.max(1, math.floor(#name / 3)) then
+    return best
+  end
+  return nil
+end
+
+-- " (did you mean 'x'?)" or "".
+function M.hint(name, candidates)
+  local c = M.closest(name, candidates)
+  return c and (" (did you mean '" .. c .. "'?)") or ""
+end
+
+return M
