@@ -39,6 +39,15 @@ end
 
 -- find(name) -> command | nil, err (unknown or ambiguous, exit 2)
 function M.find(name)
+  -- The common case, an exact name, loads only that command's module, so
+  -- `deloc version` does not pay for the planner or the Docker driver.
+  if name:match("^[%w-]+$") and package.preload["deloc.commands." .. name] then
+    local c = require("deloc.commands." .. name)
+    if c.name then c = { c } end
+    for _, cmd in ipairs(c) do
+      if cmd.name == name then return cmd end
+    end
+  end
   local prefix_matches = {}
   local names = {}
   for _, c in ipairs(M.commands()) do
