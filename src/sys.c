@@ -64,8 +64,9 @@ static const char *field(const char *line, const char *key) {
 int dl_sys_cpuinfo(const char *path, int *count, char *model, size_t cap,
                    char *err) {
   /* x86 says "model name"; arm64 and others use one of the later keys. */
-  static const char *const keys[] = {"model name", "Hardware", "Processor",
-                                     "cpu model",  "cpu",      "uarch"};
+  static const char *const keys[] = {"model name", "Model",     "Hardware",
+                                     "Processor",  "cpu model", "cpu",
+                                     "uarch"};
   FILE *f = fopen(path, "re");
   if (f == NULL)
     return dl_sys_fail(err, "cannot read", path, errno);

@@ -348,9 +348,9 @@ pid_t dl_sys_spawn_bg(char *const *argv, char *const *envp, const char *cwd,
 int dl_sys_kill(pid_t pid, int sig, char *err) {
   if (kill(pid, sig) == 0)
     return 0;
-  char subject[32];
-  snprintf(subject, sizeof subject, "%ld", (long)pid);
-  return dl_sys_fail(err, "cannot signal process", subject, errno);
+  char why[128];
+  return dl_sys_error(err, "cannot signal process %ld: %s", (long)pid,
+                      dl_sys_why(errno, why));
 }
 
 int dl_sys_waitpid(pid_t pid, int nohang, int *status, int *sig, char *err) {
@@ -365,11 +365,9 @@ int dl_sys_waitpid(pid_t pid, int nohang, int *status, int *sig, char *err) {
       return 0;
     if (errno == EINTR && !dl_sys_signal_pending())
       continue;
-    char subject[32];
-    snprintf(subject, sizeof subject, "%ld", (long)pid);
-    if (errno == EINTR)
-      return dl_sys_error(err, "cannot wait for process %s: interrupted",
-                          subject);
-    return dl_sys_fail(err, "cannot wait for process", subject, errno);
+    char why[128];
+    return dl_sys_error(err, "cannot wait for process %ld: %s", (long)pid,
+                        errno == EINTR ? "interrupted"
+                                       : dl_sys_why(errno, why));
   }
 }

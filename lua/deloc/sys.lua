@@ -130,8 +130,8 @@ function M.resources(opts)
   }
   if cg.cpu_limit and cg.cpu_limit < r.cpu then
     r.cpu = cg.cpu_limit
-    r.source.cpu = ("cgroup v%d: %g CPUs in %s"):format(cg.version, cg.cpu_limit,
-      cg.cpu_source)
+    r.source.cpu = ("cgroup v%d: %g CPU%s in %s"):format(cg.version, cg.cpu_limit,
+      cg.cpu_limit > 1 and "s" or "", cg.cpu_source)
   end
   if cg.memory_limit then
     if cg.memory_limit < r.memory then
