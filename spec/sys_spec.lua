@@ -3,7 +3,8 @@
 local sys = require("deloc.sys")
 
 local FIX = "spec/fixtures/sys"
-local DELOC = sys.realpath("/proc/self/exe") -- the binary running these specs
+-- The binary running these specs (./deloc if a rebuild has replaced it since).
+local DELOC = sys.realpath("/proc/self/exe") or "./deloc"
 
 local function tmpdir()
   local r = assert(sys.spawn({ argv = { "mktemp", "-d", "/tmp/deloc-sys-spec.XXXXXX" } }))
@@ -453,6 +454,7 @@ describe("deloc.sys.spawn", function()
 
   it("rejects bad arguments as programming errors", function()
     assert.has_error(function() sys.spawn({ argv = {} }) end)
+    assert.has_error(function() sys.spawn({ argv = { nil, "x" } }) end)
     assert.has_error(function() sys.spawn({ argv = { "ls", {} } }) end)
     assert.has_error(function() sys.spawn({ argv = { "ls" }, timeout = -1 }) end)
     assert.has_error(function() sys.spawn({ argv = { "ls" }, env = { [1] = "x" } }) end)

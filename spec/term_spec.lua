@@ -3,7 +3,8 @@
 local sys = require("deloc.sys")
 local term = require("deloc.term")
 
-local DELOC = sys.realpath("/proc/self/exe") -- the binary running these specs
+-- The binary running these specs (./deloc if a rebuild has replaced it since).
+local DELOC = sys.realpath("/proc/self/exe") or "./deloc"
 
 -- Runs argv on a pseudo-terminal 123 columns wide; returns what it printed.
 local PTY = [[

@@ -320,7 +320,8 @@ local function argv_of(opts, fn)
     error(("sys.%s: argv must be a non-empty list"):format(fn), 3)
   end
   local out = {}
-  for i, a in ipairs(argv) do
+  for i = 1, #argv do
+    local a = argv[i]
     if type(a) ~= "string" and type(a) ~= "number" then
       error(("sys.%s: argv[%d] must be a string, got %s"):format(fn, i, type(a)), 3)
     end
