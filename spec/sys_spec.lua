@@ -167,6 +167,12 @@ describe("deloc.sys.resources", function()
     assert.equal(2048000 * 1024, r.memory_total) -- the host has less than the limit
   end)
 
+  it("fails on a fixture tree that is not there", function()
+    local r, err = sys.resources({ proc = FIX .. "/proc", root = FIX .. "/nothing-here" })
+    assert.is_nil(r)
+    assert.matches("cannot read '.*/nothing%-here/proc/self/cgroup'", tostring(err))
+  end)
+
   it("describes the real machine", function()
     local r = assert(sys.resources())
     assert.is_true(r.cpu > 0 and r.memory > 0 and r.disk >= 0)

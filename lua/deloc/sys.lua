@@ -105,7 +105,9 @@ function M.resources(opts)
   local mem
   mem, err = M.memory(opts)
   if not mem then return nil, err end
-  local cg = M.cgroup(opts.root) or {}
+  local cg
+  cg, err = M.cgroup(opts.root)
+  if not cg then return nil, err end
   local path = opts.path or "."
   local disk
   disk, err = M.disk(path)
