@@ -5,6 +5,7 @@ PREFIX    ?= /usr/local
 CC        ?= cc
 SANITIZE  ?=
 BUILD     := build
+MAKE_PID  := $(shell echo $$PPID)
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 LIBDIR    := /usr/lib/$(MULTIARCH)
 GIT_DESC  := $(shell git describe --tags --always --dirty 2>/dev/null)
@@ -13,7 +14,7 @@ VERSION   := $(if $(filter v%,$(GIT_DESC)),$(patsubst v%,%,$(GIT_DESC)),0.1.0$(i
 # Debian packages the build and the tests need; `make deps` installs what is missing.
 BUILD_PKGS := gcc make pkg-config libluajit-5.1-dev libyaml-dev lua-cjson-dev \
               libcurl4-openssl-dev libedit-dev
-TEST_PKGS  := lua-busted python3 openssl curl
+TEST_PKGS  := lua-busted python3 openssl curl tmux docker-compose debootstrap hyperfine
 
 ifeq ($(V),1)
 Q :=
@@ -59,8 +60,8 @@ $(BUILD):
 
 # Build flags are part of every object: a SANITIZE build never links stale objects.
 $(BUILD)/flags: FORCE | $(BUILD)
-	$(file >$@.new,$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS))
-	$(Q)cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+	$(file >$@.$(MAKE_PID),$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS))
+	$(Q)cmp -s $@.$(MAKE_PID) $@ && rm -f $@.$(MAKE_PID) || mv -f $@.$(MAKE_PID) $@
 FORCE:
 
 $(BUILD)/%.o: src/%.c $(BUILD)/flags | $(BUILD)
@@ -75,16 +76,16 @@ $(BUILD)/embedgen: src/gen/embed.c | $(BUILD)
 	  -o $@ $< $(LIBDIR)/libluajit-5.1.a -lm -ldl
 
 $(BUILD)/lua_files: FORCE | $(BUILD)
-	$(file >$@.new,$(LUA_SRCS))
-	$(Q)cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+	$(file >$@.$(MAKE_PID),$(LUA_SRCS))
+	$(Q)cmp -s $@.$(MAKE_PID) $@ && rm -f $@.$(MAKE_PID) || mv -f $@.$(MAKE_PID) $@
 
 $(BUILD)/embedded.c: $(BUILD)/embedgen $(BUILD)/lua_files $(LUA_SRCS)
 	@echo "  EMBED   $(words $(LUA_SRCS)) Lua files"
 	$(Q)$(BUILD)/embedgen $@ $(LUA_SRCS)
 
 $(BUILD)/bindings.h: FORCE | $(BUILD)
-	$(Q){ for b in $(BINDINGS); do echo "BINDING($$b)"; done; } > $@.tmp; \
-	  cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+	$(Q){ for b in $(BINDINGS); do echo "BINDING($$b)"; done; } > $@.$(MAKE_PID); \
+	  cmp -s $@.$(MAKE_PID) $@ && rm -f $@.$(MAKE_PID) || mv -f $@.$(MAKE_PID) $@
 
 $(BUILD)/host.o: $(BUILD)/bindings.h
 

@@ -22,6 +22,7 @@ static char **complete(const char *text, int start, int end) {
   (void)start;
   (void)end;
   rl_attempted_completion_over = 1; /* never fall back to file names */
+  rl_completion_append_character = '\0'; /* deloc.sys<TAB> then ".cpu" */
   lua_State *L = completion_state;
   if (L == NULL)
     return NULL;

@@ -62,6 +62,7 @@ function M.find(name)
   if #prefix_matches > 1 then
     local ns = {}
     for _, c in ipairs(prefix_matches) do ns[#ns + 1] = c.name end
+    table.sort(ns)
     return nil, errors.new("USAGE", ("ambiguous command '%s': could be %s"):format(
       name, table.concat(ns, ", ")))
   end
@@ -132,12 +133,17 @@ local function debug_on(opts)
   return (opts and opts.verbose) or (d and d ~= "" and d ~= "0")
 end
 
+-- `error()` with no value (busted's way to exit non-zero under Lua 5.1):
+-- fail quietly, as the lua interpreter does.
+local SILENT = setmetatable({}, { __tostring = function() return "" end })
+
 -- Runs fn under xpcall: error tables are expected failures; anything else is a bug.
 function M.protect(fn, opts, ...)
   local n = select("#", ...)
   local params = { ... }
   local ok, a, b = xpcall(function() return fn(unpack(params, 1, n)) end, function(e)
     if errors.is(e) then return e end
+    if e == nil then return SILENT end
     if type(e) == "string" and e:match("interrupted$") then
       return errors.new("INTERRUPTED", "interrupted")
     end
@@ -149,6 +155,7 @@ function M.protect(fn, opts, ...)
 end
 
 local function exit_status(result, err, json)
+  if err == SILENT then return 1 end
   if err ~= nil then
     M.report(err, json)
     return errors.exit_code(err)

@@ -81,7 +81,8 @@ function M.complete(env, base, word)
   end
   local seen, out = {}, {}
   for _, k in ipairs(pool) do
-    if not seen[k] and k:match("^[%a_][%w_]*$") and k:sub(1, #partial) == partial then
+    local hidden = k:sub(1, 1) == "_" and partial:sub(1, 1) ~= "_"
+    if not seen[k] and not hidden and k:match("^[%a_][%w_]*$") and k:sub(1, #partial) == partial then
       seen[k] = true
       out[#out + 1] = prefix .. k
     end
@@ -118,18 +119,19 @@ end
 -- execute(fn, env) -> ok; prints results or the error
 local function execute(fn, verbose, interruptible)
   if interruptible then host.interrupt(true) end
-  local results = { xpcall(fn, function(e)
+  local function collect(ok, ...)
+    return ok, select("#", ...), { ... }
+  end
+  local ok, n, results = collect(xpcall(fn, function(e)
     if type(e) ~= "string" then return tostring(e) end
     return debug.traceback(e, 2)
-  end) }
+  end))
   if interruptible then host.interrupt(false) end
-  if not results[1] then
-    report(results[2], verbose)
+  if not ok then
+    report(results[1], verbose)
     return false
   end
-  local n = 0
-  for i = 2, table.maxn(results) do n = i - 1 end
-  show(n, { unpack(results, 2, n + 1) })
+  show(n, results)
   return true
 end
 

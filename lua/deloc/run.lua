@@ -26,6 +26,9 @@ function M.file(path, argv, script_index)
   local arg = make_arg(argv, script_index)
   local fn, err = sandbox.loadfile(path, environment(arg))
   if not fn then
+    if err:match("wrong mode") then
+      return nil, errors.new("CONFIG_INVALID", ("cannot run '%s': it is a binary (bytecode) chunk; deloc runs Lua source only"):format(path))
+    end
     if err:match("^cannot open") then
       return nil, errors.new("IO_ERROR", ("cannot run '%s': %s"):format(path,
         err:match(": (.*)$") or err))

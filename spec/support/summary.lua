@@ -9,7 +9,7 @@ return function(options)
     subscribe(self, opts)
     busted.subscribe({ "suite", "end" }, function()
       io.write(("%d passed, %d failed, %d skipped\n"):format(
-        #inner.successes, #inner.failures + #inner.errors, #inner.pending))
+        #inner.successes, #inner.failures + #inner.errors, #inner.pendings))
       io.flush()
       return nil, true
     end)
