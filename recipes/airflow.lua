@@ -77,6 +77,15 @@ local function jobs_check(kind)
            interval = "30s", timeout = "25s", retries = 10, start_period = "60s" }
 end
 
+-- Every component mounts the same two volumes of the service: DAG files,
+-- and task logs (written by whoever runs the task, read by the api-server).
+local function volumes()
+  return {
+    dags = { path = "/opt/airflow/dags", data = true, size = "256Mi" },
+    logs = { path = "/opt/airflow/logs", data = false, size = "1Gi" },
+  }
+end
+
 local INIT = [[
 set -e
 python - <<'PY'
@@ -116,6 +125,7 @@ return recipe "airflow" {
   components = {
     init = {
       oneshot = true,
+      volumes = volumes(),
       command = function(s)
         return { "bash", "-c", INIT:format(
           s.secret_file("password", "postgres"), s.host("postgres"), s.port("postgres", "postgres"),
@@ -132,6 +142,7 @@ return recipe "airflow" {
     },
     ["api-server"] = {
       depends_on = { "init" },
+      volumes = volumes(),
       command = function(s) return start(s, "api-server") end,
       ports = { api = { port = 8080, http = true } },
       env = function(s)
@@ -152,6 +163,7 @@ return recipe "airflow" {
     },
     scheduler = {
       depends_on = { "init" },
+      volumes = volumes(),
       command = function(s) return start(s, "scheduler") end,
       ports = { health = { port = 8974, publish = false, http = true } },
       env = function(s)
@@ -174,6 +186,7 @@ return recipe "airflow" {
     },
     ["dag-processor"] = {
       depends_on = { "init" },
+      volumes = volumes(),
       command = function(s) return start(s, "dag-processor") end,
       env = common_env,
       health = jobs_check("DagProcessorJob"),
@@ -187,6 +200,7 @@ return recipe "airflow" {
     },
     triggerer = {
       depends_on = { "init" },
+      volumes = volumes(),
       command = function(s) return start(s, "triggerer") end,
       env = common_env,
       health = jobs_check("TriggererJob"),
@@ -203,6 +217,7 @@ return recipe "airflow" {
       scalable = true,
       replicas = 1,
       depends_on = { "init" },
+      volumes = volumes(),
       command = function(s) return start(s, "celery worker") end,
       env = function(s)
         local env = common_env(s)
@@ -223,10 +238,6 @@ return recipe "airflow" {
         max = { memory = "32Gi", cpu = 16 },
       },
     },
-  },
-  volumes = {
-    dags = { path = "/opt/airflow/dags", data = true, size = "256Mi" },
-    logs = { path = "/opt/airflow/logs", data = false, size = "1Gi" },
   },
   user = "50000:0",
   read_only = false,
