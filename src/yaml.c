@@ -46,11 +46,12 @@ static int is_digit(int c) {
   return c >= '0' && c <= '9';
 }
 
+/* One of the three spellings (lower, Capital, UPPER) of a word. */
 static int is_word(const char *s, size_t len, const char *a, const char *b,
                    const char *c) {
-  return (strlen(a) == len && memcmp(s, a, len) == 0) ||
-         (strlen(b) == len && memcmp(s, b, len) == 0) ||
-         (strlen(c) == len && memcmp(s, c, len) == 0);
+  size_t n = strlen(a);
+  return n == len && (memcmp(s, a, len) == 0 || memcmp(s, b, len) == 0 ||
+                      memcmp(s, c, len) == 0);
 }
 
 /* [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+.  Returns 1 and sets *out, 0 when
@@ -151,6 +152,11 @@ static int parse_bool(const char *s, size_t len, int *b) {
 int dl_yaml_resolve_plain(const char *s, size_t len, dl_yaml_node *out) {
   double num;
   int b, r;
+  /* most scalars are words: only these first characters can resolve */
+  if (len > 0 && !strchr("~nNtTfF0123456789+-.", s[0])) {
+    out->type = DL_YAML_STRING;
+    return 0;
+  }
   if (parse_null(s, len)) {
     out->type = DL_YAML_NULL;
   } else if (parse_bool(s, len, &b)) {
@@ -949,6 +955,8 @@ static size_t utf8_char(const unsigned char *s, size_t len, size_t i,
  * YAML's printable set, minus what libyaml reads as a line break (NEL,
  * LS, PS) and the BOM. */
 static int printable(uint32_t c) {
+  if (c == 0x2028 || c == 0x2029)
+    return 0;
   return (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff) ||
          (c >= 0xe000 && c <= 0xfffd && c != 0xfeff) ||
          (c >= 0x10000 && c <= 0x10ffff);
@@ -1198,7 +1206,7 @@ int dl_yaml_emit_string(dl_yaml_emitter *e, const char *s, size_t len) {
   struct dl_yaml_level *lv = top(e);
   int style = choose_style(s, len, lv && lv->map && !lv->want_value);
   if (style < 0)
-    return efail(e, "string is not valid UTF-8");
+    return efail(e, "a string that is not valid UTF-8");
   return put_scalar(e, s, len, style);
 }
 
@@ -1207,7 +1215,7 @@ static int start(dl_yaml_emitter *e, int map, size_t count) {
   if (position(e, &p))
     return -1;
   if (p == AT_KEY)
-    return efail(e, "a mapping key must be a scalar");
+    return efail(e, "a collection as a mapping key");
   struct dl_yaml_level *lv = top(e);
   struct dl_yaml_level child = {(uint8_t)map, 0, 0, 0, 0, count};
   if (count == 0) {

@@ -163,6 +163,12 @@ function M.load_file(path, opts)
   if not f then
     return nil, ("cannot read '%s': %s"):format(path, reason(err, path))
   end
+  -- a directory opens, and fails on the first read
+  local probe, perr = f:read(0)
+  if probe == nil and perr then
+    f:close()
+    return nil, ("cannot read '%s': %s"):format(path, reason(perr, path))
+  end
   -- refuse a big file before reading it
   local max = opts.max_size or DEFAULT_MAX_SIZE
   local size = f:seek("end")
