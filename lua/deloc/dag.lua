@@ -29,7 +29,8 @@
 --   { kind = "missing", node = "y", from = "x",
 --     message = "'x' depends on 'y', which does not exist" }
 --   { kind = "missing", node = "y", message = "'y' does not exist" }  (a root)
--- Which cycle or missing name is reported is fixed by the graph: the smallest
+-- A missing name is reported before any cycle.  Which one is fixed by the
+-- graph alone: the smallest
 -- name with a missing dependency, its first one in list order; the cycle is
 -- rotated to start at its smallest name.
 --
