@@ -30,9 +30,8 @@
 --     message = "'x' depends on 'y', which does not exist" }
 --   { kind = "missing", node = "y", message = "'y' does not exist" }  (a root)
 -- A missing name is reported before any cycle.  Which one is fixed by the
--- graph alone: the smallest
--- name with a missing dependency, its first one in list order; the cycle is
--- rotated to start at its smallest name.
+-- graph alone: the smallest name with a missing dependency, its first one in
+-- list order; the cycle is rotated to start at its smallest name.
 --
 -- Passing something that is not a graph (a non-table, a non-string name or
 -- dependency, a node whose value is not a list) is a programming error and
