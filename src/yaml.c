@@ -719,7 +719,8 @@ static int on_end(loader *ld) {
   if (grow((void **)&doc->kids, &doc->cap_kids, (size_t)doc->nkids + n,
            sizeof *doc->kids))
     return oom(ld);
-  memcpy(doc->kids + doc->nkids, doc->stack + start, n * sizeof *doc->kids);
+  if (n > 0)
+    memcpy(doc->kids + doc->nkids, doc->stack + start, n * sizeof *doc->kids);
   dl_yaml_node *node = &doc->nodes[idx];
   node->v.kids.first = doc->nkids;
   node->v.kids.count = node->type == DL_YAML_MAP ? n / 2 : n;
@@ -907,6 +908,8 @@ static int reserve(dl_yaml_emitter *e, size_t n) {
 }
 
 static int put(dl_yaml_emitter *e, const char *s, size_t n) {
+  if (n == 0)
+    return 0;
   if (reserve(e, n))
     return -1;
   memcpy(e->buf + e->len, s, n);
@@ -915,6 +918,8 @@ static int put(dl_yaml_emitter *e, const char *s, size_t n) {
 }
 
 static int spaces(dl_yaml_emitter *e, size_t n) {
+  if (n == 0)
+    return 0;
   if (reserve(e, n))
     return -1;
   memset(e->buf + e->len, ' ', n);
