@@ -306,7 +306,8 @@ end
 -- sched.map(list, fn [, limit]) -> results, errors
 -- fn(item, i) for every item in its own task, at most `limit` at once;
 -- results[i] is fn's first value, errors[i] what it raised (nil if fine).
--- Inside a task it waits for them; outside it runs the loop.
+-- Inside a task it waits for them; outside it runs the loop.  Its tasks are
+-- not listed again by run().
 function M.map(list, fn, limit)
   if type(list) ~= "table" then error("sched.map: expects a list", 2) end
   local limited = limit and M.with_limit(limit) or function(f, ...) return f(...) end
@@ -315,10 +316,18 @@ function M.map(list, fn, limit)
     tasks[i] = M.spawn(function() return limited(fn, item, i) end)
   end
   local results, errs = {}, {}
+  local mine = {}
   for i, t in ipairs(tasks) do
     local ok, v = M.wait(t)
     if ok then results[i] = v else errs[i] = v end
+    mine[t] = true
   end
+  -- map reports its tasks itself: run() does not list them again
+  local keep = {}
+  for _, t in ipairs(all) do
+    if not mine[t] then keep[#keep + 1] = t end
+  end
+  all = keep
   return results, errs
 end
 
