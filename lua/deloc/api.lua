@@ -1,0 +1,150 @@
+-- deloc.api: the model from Lua (`deloc run` programs, `deloc -e`, the REPL);
+-- deloc.plan, deloc.recipes, ... are these functions.
+--
+--   deloc.plan{ services = { "kafka" }, profile = "minimal", file = "deloc.yaml",
+--               target = "docker", overrides = { kafka = { resources = { memory = "1Gi" } } },
+--               capacity = {...}, explain = true }          -> plan | nil, err
+--   deloc.recipes([{ file = }])    -> { { name=, description=, category=, image=, origin=, path=,
+--                                        shadows = { { origin=, path= } } }, ... } | nil, err
+--   deloc.recipe(name [, { file = }]) -> recipe (normalised, deloc.recipe) | nil, err
+--   deloc.resources()              -> capacity as the planner sees it | nil, err
+--   deloc.project([file])          -> project | nil, err
+--
+-- The environment adds to the project: DELOC_PROFILE and DELOC_TARGET (below
+-- flags, above deloc.yaml), DELOC_IMAGES="postgres=my/pg:16,redis=..." (image
+-- overrides after the file's).
+local errors = require("deloc.errors")
+
+local M = {}
+
+local function env(name)
+  local v = os.getenv(name)
+  if v == nil or v == "" then return nil end
+  return v
+end
+
+-- images_from_env() -> { from = to } | nil, err
+function M.images_from_env()
+  local spec = env("DELOC_IMAGES")
+  local images = {}
+  if not spec then return images end
+  for item in spec:gmatch("[^,%s]+") do
+    local from, to = item:match("^([^=]+)=(.+)$")
+    if not from then
+      return nil, errors.new("CONFIG_INVALID", ("DELOC_IMAGES: '%s' is not NAME=IMAGE"):format(item))
+    end
+    images[from] = to
+  end
+  return images
+end
+
+local function project_of(opts)
+  if type(opts.project) == "table" then return opts.project end
+  return require("deloc.project").find({ file = opts.file })
+end
+
+-- project([file]) -> project | nil, err
+function M.project(file)
+  if file ~= nil and type(file) ~= "string" then error("deloc.project: file must be a path", 2) end
+  return require("deloc.project").find({ file = file })
+end
+
+-- plan(opts) -> plan | nil, err
+function M.plan(opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then error("deloc.plan: expected a table of options", 2) end
+  local known = { services = 1, profile = 1, file = 1, target = 1, overrides = 1, capacity = 1,
+    explain = 1, reserve = 1, project = 1, listening = 1, previous = 1, registry = 1 }
+  for k in pairs(opts) do
+    if not known[k] then
+      error(("deloc.plan: unknown option '%s'%s"):format(tostring(k),
+        require("deloc.recipe").hint(tostring(k), known)), 2)
+    end
+  end
+  local services = opts.services
+  if type(services) == "string" then services = { services } end
+  local project, err = project_of(opts)
+  if not project then return nil, err end
+  local images = {}
+  for k, v in pairs(project.images or {}) do images[k] = v end
+  local extra
+  extra, err = M.images_from_env()
+  if not extra then return nil, err end
+  for k, v in pairs(extra) do images[k] = v end
+  local reserve = opts.reserve
+  if reserve ~= nil then
+    reserve, err = require("deloc.planner").reserve(reserve)
+    if not reserve then return nil, err end
+  end
+  return require("deloc.planner").plan({
+    services = services,
+    project = project,
+    registry = opts.registry,
+    profile = opts.profile or env("DELOC_PROFILE"),
+    target = opts.target or env("DELOC_TARGET"),
+    reserve = reserve,
+    overrides = opts.overrides,
+    images = images,
+    mirror = project.mirror,
+    capacity = opts.capacity,
+    listening = opts.listening,
+    previous = opts.previous,
+    explain = opts.explain,
+  })
+end
+
+-- registry([opts]) -> registry | nil, err
+function M.registry(opts)
+  opts = opts or {}
+  local project, err = project_of(opts)
+  if not project then return nil, err end
+  return require("deloc.registry").new({ project = project })
+end
+
+-- recipes([opts]) -> list | nil, err
+function M.recipes(opts)
+  local reg, err = M.registry(opts)
+  if not reg then return nil, err end
+  local list = require("deloc.array").of({})
+  for _, name in ipairs(reg:names()) do
+    local r
+    r, err = reg:get(name)
+    if not r then return nil, err end
+    local e = reg:entry(name)
+    local shadows = require("deloc.array").of({})
+    for _, s in ipairs(e.shadows or {}) do
+      shadows[#shadows + 1] = { origin = s.origin, path = s.path }
+    end
+    list[#list + 1] = { name = name, description = r.description, category = r.category,
+      image = r.image or r.components[r.component_names[1]].image, origin = e.origin, path = e.path,
+      source = e.source, shadows = shadows, components = r.component_names,
+      options = r.options }
+  end
+  return list
+end
+
+-- recipe(name [, opts]) -> recipe | nil, err
+function M.recipe(name, opts)
+  if type(name) ~= "string" then error("deloc.recipe: name must be a string", 2) end
+  local reg, err = M.registry(opts)
+  if not reg then return nil, err end
+  return reg:get(name)
+end
+
+-- resources([opts]) -> { cpu=, memory=, disk=, source=, reserve=, usable = {...} } | nil, err
+function M.resources(opts)
+  opts = opts or {}
+  local sys = require("deloc.sys")
+  local r, err = sys.resources()
+  if not r then return nil, err end
+  local reserve = opts.reserve or 0.15
+  r.reserve = reserve
+  r.usable = {
+    cpu = math.floor(r.cpu * (1 - reserve) * 100) / 100,
+    memory = math.floor(r.memory * (1 - reserve)),
+    disk = r.disk and math.floor(r.disk * (1 - reserve)) or nil,
+  }
+  return r
+end
+
+return M

@@ -1,0 +1,257 @@
+-- deloc.project: the project file, deloc.yaml.
+--
+--   local project, err = project.load("deloc.yaml")   -- a file that must exist
+--   local project, err = project.find{ file = opts.file }  -- -f FILE, else ./deloc.yaml, else defaults
+--
+-- project = { file = path | nil, dir = directory, name = DNS-1123 label,
+--   profile=, target=, reserve = fraction | nil, services = { NAME = overrides },
+--   service_order = { names as written }, recipes = { dirs }, images = { from = to },
+--   mirror = prefix | nil, profiles = { NAME = user profile } }
+--
+-- The file is read through deloc.yaml with its limits (1 MiB, depth 64, alias
+-- expansion capped: a YAML bomb is refused) and validated here: an unknown key
+-- or a wrong value is `deloc.yaml:LINE:COL: message`, with a did-you-mean for
+-- keys.  Nothing is written.
+local yaml = require("deloc.yaml")
+local errors = require("deloc.errors")
+local recipe = require("deloc.recipe")
+local planner = require("deloc.planner")
+local profiles = require("deloc.profiles")
+local quantity = require("deloc.quantity")
+
+local M = {}
+
+M.FILE = "deloc.yaml"
+
+local top_keys = { project = 1, profile = 1, target = 1, reserve = 1, services = 1,
+  recipes = 1, images = 1, mirror = 1, profiles = 1 }
+
+local function basename(path)
+  return (path:gsub("/+$", ""):match("([^/]+)$")) or path
+end
+
+local function dirname(path)
+  local d = path:match("^(.*)/[^/]*$")
+  if d == nil then return "." end
+  if d == "" then return "/" end
+  return d
+end
+
+-- dns_name(text) -> a DNS-1123 label made from a directory name
+function M.dns_name(text)
+  local s = text:lower():gsub("[^a-z0-9-]+", "-"):gsub("^-+", ""):sub(1, 63):gsub("-+$", "")
+  if s == "" then return "deloc" end
+  return s
+end
+
+local function absdir(dir)
+  local ok, sys = pcall(require, "deloc.sys")
+  if ok then
+    local real = sys.realpath(dir)
+    if real then return real end
+  end
+  return dir
+end
+
+-- parse(text, name [, dir]) -> project | nil, err
+function M.parse(text, name, dir)
+  local doc, marks = yaml.load(text, { marks = true, name = name })
+  if doc == nil then
+    return nil, errors.new("CONFIG_INVALID", tostring(marks))
+  end
+  local function at(t, key)
+    local m = marks and marks[t]
+    local p = m and key ~= nil and m.keys and m.keys[key] or m
+    if key ~= nil and m and m.values and m.values[key] and not (m.keys and m.keys[key]) then
+      p = m.values[key]
+    end
+    if p then return ("%s:%d:%d: "):format(name, p.line, p.col) end
+    return name .. ": "
+  end
+  local function value_at(t, key)
+    local line, col = yaml.locate(marks, t, key)
+    if line then return ("%s:%d:%d: "):format(name, line, col) end
+    return at(t, key)
+  end
+  local function bad(where, msg, hint)
+    return nil, errors.new("CONFIG_INVALID", where .. msg, { hint = hint })
+  end
+  local function is_map(v)
+    return type(v) == "table" and not yaml.is_sequence(v)
+  end
+
+  if doc == yaml.null then doc = {} end
+  if not is_map(doc) then
+    return bad(name .. ":1:1: ", "the project file must be a mapping (project:, services:, ...)")
+  end
+  for k in pairs(doc) do
+    if not top_keys[k] then
+      return bad(at(doc, k), ("unknown key '%s'%s"):format(tostring(k), recipe.hint(tostring(k), top_keys)))
+    end
+  end
+  local p = { file = name, dir = dir or dirname(name) }
+  p.dir = absdir(p.dir)
+
+  if doc.project ~= nil then
+    if type(doc.project) ~= "string" then return bad(value_at(doc, "project"), "'project' must be a name") end
+    local ok, why = recipe.dns_label(doc.project)
+    if not ok then return bad(value_at(doc, "project"), ("project name '%s' %s"):format(doc.project, why)) end
+    p.name = doc.project
+  else
+    p.name = M.dns_name(basename(p.dir))
+  end
+
+  for _, k in ipairs({ "profile", "target", "mirror" }) do
+    if doc[k] ~= nil then
+      if type(doc[k]) ~= "string" then return bad(value_at(doc, k), ("'%s' must be a string"):format(k)) end
+      p[k] = doc[k]
+    end
+  end
+  if p.target and p.target ~= "docker" and p.target ~= "kubernetes" then
+    return bad(value_at(doc, "target"), ("unknown target '%s'%s"):format(p.target,
+      recipe.hint(p.target, planner.TARGETS)), "targets: docker, kubernetes")
+  end
+  if doc.reserve ~= nil then
+    local r, err = planner.reserve(doc.reserve)
+    if not r then return bad(value_at(doc, "reserve"), err.message) end
+    p.reserve = r
+  end
+
+  -- services: a mapping of name -> overrides (or null), or a list of names
+  p.services, p.service_order = {}, {}
+  local svcs = doc.services
+  if svcs ~= nil and svcs ~= yaml.null then
+    if yaml.is_sequence(svcs) then
+      for i, n in ipairs(svcs) do
+        if type(n) ~= "string" then return bad(value_at(svcs, i), "a service must be a name") end
+        local ok, why = recipe.dns_label(n)
+        if not ok then return bad(value_at(svcs, i), ("'%s' is not a valid service name: %s"):format(n, why)) end
+        if p.services[n] then return bad(value_at(svcs, i), ("service '%s' is listed twice"):format(n)) end
+        p.services[n] = {}
+        p.service_order[#p.service_order + 1] = n
+      end
+    elseif is_map(svcs) then
+      local names = {}
+      for n in pairs(svcs) do names[#names + 1] = n end
+      table.sort(names, function(a, b)
+        local la = marks and marks[svcs] and marks[svcs].keys and marks[svcs].keys[a]
+        local lb = marks and marks[svcs] and marks[svcs].keys and marks[svcs].keys[b]
+        if la and lb and la.line ~= lb.line then return la.line < lb.line end
+        return tostring(a) < tostring(b)
+      end)
+      for _, n in ipairs(names) do
+        if type(n) ~= "string" then return bad(at(svcs, n), "a service must be a name") end
+        local ok, why = recipe.dns_label(n)
+        if not ok then return bad(at(svcs, n), ("'%s' is not a valid service name: %s"):format(n, why)) end
+        local o = svcs[n]
+        if o == yaml.null then o = {} end
+        local okc, kp, msg = planner.check_override(o)
+        if not okc then
+          -- walk the key path to the deepest table we have marks for
+          local t, last = o, nil
+          local parent, pkey = svcs, n
+          for _, k in ipairs(kp) do
+            if type(t) == "table" and t[k] ~= nil then
+              parent, pkey = t, k
+              t = t[k]
+            else
+              break
+            end
+            last = k
+          end
+          local _ = last
+          return bad(at(parent, pkey), ("services.%s%s: %s"):format(n,
+            #kp > 0 and ("." .. table.concat(kp, ".")) or "", msg))
+        end
+        p.services[n] = o
+        p.service_order[#p.service_order + 1] = n
+      end
+    else
+      return bad(value_at(doc, "services"), "'services' must be a mapping of name: overrides, or a list of names")
+    end
+  end
+
+  p.recipes = {}
+  if doc.recipes ~= nil then
+    local r = doc.recipes
+    if type(r) == "string" then r = { r } end
+    if not yaml.is_sequence(r) and type(r) ~= "table" then
+      return bad(value_at(doc, "recipes"), "'recipes' must be a list of directories")
+    end
+    for i, d in ipairs(r) do
+      if type(d) ~= "string" then return bad(value_at(r, i), "a recipe directory must be a path") end
+      p.recipes[#p.recipes + 1] = d
+    end
+  end
+
+  p.images = {}
+  if doc.images ~= nil then
+    if not is_map(doc.images) then return bad(value_at(doc, "images"), "'images' must be a mapping of image or service: image") end
+    for k, v in pairs(doc.images) do
+      if type(v) ~= "string" or v == "" then
+        return bad(value_at(doc.images, k), ("image override for '%s' must be an image reference"):format(tostring(k)))
+      end
+      p.images[tostring(k)] = v
+    end
+  end
+
+  p.profiles = {}
+  if doc.profiles ~= nil then
+    if not is_map(doc.profiles) then return bad(value_at(doc, "profiles"), "'profiles' must be a mapping") end
+    for pname, def in pairs(doc.profiles) do
+      local ok, kp, msg = profiles.check(def)
+      if not ok then
+        local t, parent, pkey = def, doc.profiles, pname
+        for _, k in ipairs(kp or {}) do
+          if type(t) == "table" and t[k] ~= nil then parent, pkey, t = t, k, t[k] else break end
+        end
+        return bad(at(parent, pkey), ("profile '%s': %s"):format(tostring(pname), msg))
+      end
+      p.profiles[pname] = def
+    end
+    for pname, def in pairs(p.profiles) do
+      local _, err = profiles.resolve(pname, p.profiles)
+      if err then return bad(at(doc.profiles, pname), err.message, err.hint) end
+      local _ = def
+    end
+  end
+  if p.profile then
+    local _, err = profiles.resolve(p.profile, p.profiles)
+    if err then return bad(value_at(doc, "profile"), err.message, err.hint) end
+  end
+  local _ = quantity
+  return p
+end
+
+-- load(path) -> project | nil, err
+function M.load(path)
+  local f, err = io.open(path, "rb")
+  if not f then
+    return nil, errors.new("CONFIG_INVALID", ("cannot read '%s': %s"):format(path,
+      (tostring(err):gsub("^[^:]*: ", ""):lower())))
+  end
+  local text = f:read("*a")
+  f:close()
+  return M.parse(text, path)
+end
+
+-- defaults([dir]) -> the project of a directory without a deloc.yaml
+function M.defaults(dir)
+  dir = absdir(dir or ".")
+  return { dir = dir, name = M.dns_name(basename(dir)), services = {}, service_order = {},
+    recipes = {}, images = {}, profiles = {} }
+end
+
+-- find{ file = } -> project | nil, err: -f FILE (must exist), else ./deloc.yaml, else defaults
+function M.find(opts)
+  opts = opts or {}
+  if opts.file then return M.load(opts.file) end
+  local f = io.open(M.FILE, "rb")
+  if f then
+    f:close()
+    return M.load(M.FILE)
+  end
+  return M.defaults(".")
+end
+
+return M

@@ -1,0 +1,193 @@
+-- deloc.registry: which recipes exist and where each comes from.
+--
+--   local reg = registry.new{ project = project }     -- or { dirs = {...}, builtin = false }
+--   reg:names()      --> { "airflow", "kafka", ... }
+--   reg:entry("kafka") --> { name=, origin = "builtin" | "user", path=, shadows = { entries } }
+--   reg:get("kafka") --> recipe | nil, err          (loaded on first use, then cached)
+--   reg:all()        --> { recipe, ... } | nil, err
+--
+-- Sources, each later one winning over the earlier for the same name:
+--   1. built in: recipes/*.lua compiled into the binary (deloc.recipes.NAME)
+--   2. ./recipes/ beside the project file (the current directory without one);
+--      skipped in deloc's own source tree, whose recipes/ is the built-in set
+--   3. $XDG_CONFIG_HOME/deloc/recipes/ (~/.config/deloc/recipes/)
+--   4. the directories in $DELOC_PATH (colon-separated), in order
+--   5. the project file's `recipes:` directories, in order
+-- A recipe's file name (without .lua) is its name; the file must declare
+-- `recipe "<that name>"`.  User recipes load as text only (deloc.recipe).
+-- Listing a source costs a directory read; a recipe loads only when asked for.
+local host = require("deloc.native.host")
+local recipe = require("deloc.recipe")
+local errors = require("deloc.errors")
+local suggest = require("deloc.suggest")
+
+local M = {}
+
+local PREFIX = "deloc.recipes."
+
+-- Built-in recipes load once per process, whatever the registry.
+local builtin_cache = {}
+
+local function listdir(dir)
+  local ok, sys = pcall(require, "deloc.sys")
+  if ok then return sys.listdir(dir) end
+  return nil, "no deloc.sys"
+end
+
+local function isdir(dir)
+  local f = io.open(dir .. "/.", "rb")
+  if f then f:close() return true end
+  return false
+end
+
+local function join(dir, name)
+  if dir == "." then return name end
+  return (dir:gsub("/+$", "")) .. "/" .. name
+end
+
+local function env(name)
+  local v = os.getenv(name)
+  if v == nil or v == "" then return nil end
+  return v
+end
+
+-- default_dirs(project) -> { { path=, label= }, ... } | nil, err
+function M.default_dirs(project)
+  local dirs = {}
+  local base = project and project.dir or "."
+  local in_source_tree = io.open(join(base, "lua/deloc/registry.lua"), "rb")
+  if in_source_tree then
+    in_source_tree:close()
+  else
+    dirs[#dirs + 1] = { path = join(base, "recipes"), label = "./recipes" }
+  end
+  local xdg = env("XDG_CONFIG_HOME") or (env("HOME") and env("HOME") .. "/.config")
+  if xdg then
+    dirs[#dirs + 1] = { path = xdg .. "/deloc/recipes", label = "$XDG_CONFIG_HOME/deloc/recipes" }
+  end
+  for d in (env("DELOC_PATH") or ""):gmatch("[^:]+") do
+    dirs[#dirs + 1] = { path = d, label = "DELOC_PATH" }
+  end
+  for _, d in ipairs(project and project.recipes or {}) do
+    local path = d:sub(1, 1) == "/" and d or join(base, d)
+    if not isdir(path) then
+      return nil, errors.new("CONFIG_INVALID", ("%s: recipe directory '%s' does not exist"):format(
+        project.file or "deloc.yaml", d))
+    end
+    dirs[#dirs + 1] = { path = path, label = project.file or "deloc.yaml", required = true }
+  end
+  return dirs
+end
+
+local Registry = {}
+Registry.__index = Registry
+
+-- new{ project=, dirs = { path | { path=, label= } ... }, builtin = true } -> registry | nil, err
+function M.new(opts)
+  opts = opts or {}
+  local self = setmetatable({ entries = {}, loaded = {} }, Registry)
+  if opts.builtin ~= false then
+    for _, mod in ipairs(host.modules(PREFIX)) do
+      local name = mod:sub(#PREFIX + 1)
+      self.entries[name] = { name = name, origin = "builtin", module = mod,
+        path = "recipes/" .. name .. ".lua", shadows = {} }
+    end
+  end
+  local dirs = opts.dirs
+  if dirs == nil then
+    local err
+    dirs, err = M.default_dirs(opts.project)
+    if not dirs then return nil, err end
+  end
+  for _, d in ipairs(dirs) do
+    if type(d) == "string" then d = { path = d, label = d } end
+    local files = listdir(d.path)
+    for _, f in ipairs(files or {}) do
+      local name = f:match("^(.+)%.lua$")
+      if name and f:sub(1, 1) ~= "." then
+        local prev = self.entries[name]
+        local shadows = {}
+        if prev then
+          shadows = prev.shadows
+          prev.shadows = nil
+          table.insert(shadows, 1, prev)
+        end
+        self.entries[name] = { name = name, origin = "user", path = join(d.path, f),
+          source = d.label, shadows = shadows }
+      end
+    end
+  end
+  return self
+end
+
+function Registry:names()
+  local names = {}
+  for name in pairs(self.entries) do names[#names + 1] = name end
+  table.sort(names)
+  return names
+end
+
+function Registry:entry(name)
+  return self.entries[name]
+end
+
+-- not_found(name [, needed_by]) -> err: an unknown service, with did-you-mean
+function Registry:not_found(name, needed_by)
+  local c = suggest.closest(name, self:names())
+  local msg
+  if needed_by then
+    msg = ("'%s' depends on '%s', which has no recipe"):format(needed_by, name)
+  else
+    msg = ("unknown service '%s'"):format(name)
+  end
+  return errors.new("SERVICE_NOT_FOUND", msg, {
+    hint = c and ("did you mean '" .. c .. "'?") or "'deloc recipes' lists the services",
+    service = name,
+  })
+end
+
+local function load_entry(e)
+  if e.origin == "builtin" then
+    local r = builtin_cache[e.module]
+    if r then return r end
+    local fn, path = host.chunk(e.module)
+    if not fn then return nil, errors.new("IO_ERROR", path) end
+    local err
+    r, err = recipe.load_chunk(fn, path or e.path)
+    if not r then return nil, err end
+    builtin_cache[e.module] = r
+    return r
+  end
+  return recipe.load_file(e.path)
+end
+
+-- get(name) -> recipe | nil, err
+function Registry:get(name, needed_by)
+  local r = self.loaded[name]
+  if r then return r end
+  local e = self.entries[name]
+  if not e then return nil, self:not_found(name, needed_by) end
+  local err
+  r, err = load_entry(e)
+  if not r then return nil, err end
+  if r.name ~= name then
+    return nil, errors.new("CONFIG_INVALID", ("%s:%s: the recipe is named '%s' but its file says '%s'"):format(
+      e.path, r.line or 1, r.name, name), { hint = ("name the file %s.lua or write recipe \"%s\""):format(r.name, name) })
+  end
+  r.origin, r.path = e.origin, e.path
+  self.loaded[name] = r
+  return r
+end
+
+-- all() -> { recipe, ... } sorted by name | nil, err
+function Registry:all()
+  local list = {}
+  for _, name in ipairs(self:names()) do
+    local r, err = self:get(name)
+    if not r then return nil, err end
+    list[#list + 1] = r
+  end
+  return list
+end
+
+return M
