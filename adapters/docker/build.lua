@@ -1,0 +1,255 @@
+-- deloc.adapters.docker.build: Engine API request bodies made from the plan.
+-- Pure functions, no I/O: what a container, network or volume of a planned
+-- component looks like, and the hash that says whether a running container
+-- still matches it.
+--
+--   build.container_name(project, service, component, replica) -> name
+--   build.container(plan, service, component, replica, ctx) -> body, hash
+--     ctx = { root = absolute project directory (secret files live there) }
+--   build.network(plan) -> body;  build.volume(plan, service, vol) -> body
+--   build.hash(value) -> 16 hex digits (stable: keys sorted)
+--
+-- The hash covers the whole create body except what differs between replicas
+-- (name, replica label, host port bindings of replica 2..N), so changing a
+-- replica count recreates nothing and changing anything a container runs with
+-- recreates exactly the containers it applies to.
+local json = require("deloc.json")
+local array = require("deloc.array")
+local bit = require("bit")
+
+local M = {}
+
+M.LABEL = {
+  project = "dev.deloc.project",
+  service = "dev.deloc.service",
+  component = "dev.deloc.component",
+  hash = "dev.deloc.config-hash",
+  replica = "dev.deloc.replica",
+  kind = "dev.deloc.kind",
+  depends = "dev.deloc.depends-on",
+  helper = "dev.deloc.helper",
+}
+
+-- Steady-state health checks run no more often than this: 20 containers
+-- checking every second use half of a 2-core machine.  deloc probes on its
+-- own, promptly, while it waits during `up`.
+M.MIN_HEALTH_INTERVAL = 5
+M.DEFAULT_PIDS_LIMIT = 4096
+M.NS = 1e9
+
+-- FNV-1a over the text, twice with different offsets: 64 bits, plenty to tell
+-- one configuration from the next (this is no security boundary).
+local function fnv(s, h)
+  for i = 1, #s do
+    h = bit.bxor(h, s:byte(i))
+    h = bit.tobit(h * 16777619 % 4294967296)
+  end
+  return h
+end
+
+function M.hash(value)
+  local text = type(value) == "string" and value or assert(json.encode(value))
+  return bit.tohex(fnv(text, bit.tobit(2166136261))) .. bit.tohex(fnv(text, bit.tobit(0x6b43a9b5)))
+end
+
+function M.container_name(project, service, component, replica)
+  if component == nil or component == service then
+    return ("%s-%s-%d"):format(project, service, replica or 1)
+  end
+  return ("%s-%s-%s-%d"):format(project, service, component, replica or 1)
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t or {}) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
+
+local function list(t)
+  local out = array.of({})
+  for i, v in ipairs(t or {}) do out[i] = tostring(v) end
+  return out
+end
+
+local function seconds_ns(v, default)
+  v = tonumber(v) or default
+  return math.floor(v * M.NS + 0.5)
+end
+
+-- A health check in the container for steady state (`docker ps`, restarts
+-- are not tied to it).  exec runs as given; http and tcp go through a shell
+-- with whatever client the image has.
+function M.healthcheck(h)
+  if not h or not h.kind then return nil end
+  local test
+  if h.kind == "exec" and h.exec then
+    test = array.of({ "CMD" })
+    for _, a in ipairs(h.exec) do test[#test + 1] = tostring(a) end
+  elseif h.kind == "http" and h.port then
+    local url = ("http://127.0.0.1:%d%s"):format(h.port, h.path or "/")
+    test = array.of({ "CMD-SHELL", ("curl -fsS -o /dev/null '%s' || wget -q -O /dev/null '%s'")
+      :format(url, url) })
+  elseif h.kind == "tcp" and h.port then
+    test = array.of({ "CMD-SHELL", ("nc -z 127.0.0.1 %d || bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'")
+      :format(h.port, h.port) })
+  else
+    return nil -- log patterns are watched by deloc during up only
+  end
+  local interval = math.max(tonumber(h.interval) or M.MIN_HEALTH_INTERVAL, M.MIN_HEALTH_INTERVAL)
+  return {
+    Test = test,
+    Interval = seconds_ns(interval),
+    Timeout = seconds_ns(h.timeout, 3),
+    Retries = math.floor(tonumber(h.retries) or 3),
+    StartPeriod = seconds_ns(h.start_period, 0),
+  }
+end
+
+local function tmpfs_of(list_)
+  local t = {}
+  local any = false
+  for _, e in ipairs(list_ or {}) do
+    local path, size = e, nil
+    if type(e) == "table" then path, size = e.path, e.size end
+    local o = "rw,nosuid,nodev"
+    if size then o = o .. ",size=" .. math.floor(size) end
+    t[path] = o
+    any = true
+  end
+  return any and t or nil
+end
+
+local function join(root, rel)
+  if rel:sub(1, 1) == "/" then return rel end
+  return (root or ".") .. "/" .. rel
+end
+
+local function depends_label(comp)
+  local seen, out = {}, {}
+  for _, d in ipairs(comp.depends_on or {}) do
+    local k = d.component and d.component ~= d.service and (d.service .. "." .. d.component)
+      or d.service
+    if k and not seen[k] then seen[k] = true; out[#out + 1] = k end
+  end
+  table.sort(out)
+  return table.concat(out, ",")
+end
+
+-- build.container(plan, service, component, replica, ctx) -> body, hash
+-- service and component are the plan's tables (or their names).
+function M.container(plan, service, component, replica, ctx)
+  ctx = ctx or {}
+  if type(service) == "string" then service = assert(plan.services[service], service) end
+  if type(component) == "string" then
+    component = assert(service.components[component], component)
+  end
+  local comp = component
+  local oneshot = comp.kind == "oneshot"
+  local network = plan.network or ("deloc-" .. plan.project)
+
+  local env = array.of({})
+  for _, k in ipairs(sorted_keys(comp.env)) do env[#env + 1] = k .. "=" .. tostring(comp.env[k]) end
+
+  local exposed, bindings = nil, nil
+  for _, name in ipairs(sorted_keys(comp.ports)) do
+    local p = comp.ports[name]
+    local key = ("%d/%s"):format(p.container, p.protocol or "tcp")
+    exposed = exposed or {}
+    exposed[key] = {}
+    if p.publish ~= false and p.host then
+      bindings = bindings or {}
+      bindings[key] = array.of({ { HostIp = p.host_ip or "127.0.0.1", HostPort = tostring(p.host) } })
+    end
+  end
+
+  local mounts = array.of({})
+  for _, name in ipairs(sorted_keys(comp.volumes)) do
+    local v = comp.volumes[name]
+    mounts[#mounts + 1] = { Type = "volume", Source = v.name, Target = v.path }
+  end
+  for _, name in ipairs(sorted_keys(comp.secrets)) do
+    local s = comp.secrets[name]
+    mounts[#mounts + 1] = { Type = "bind", Source = join(ctx.root, s.source), Target = s.file,
+                            ReadOnly = true }
+  end
+
+  local caps = array.of({})
+  for i, c in ipairs(comp.capabilities or {}) do caps[i] = tostring(c) end
+
+  local labels = {
+    [M.LABEL.project] = plan.project,
+    [M.LABEL.service] = service.name,
+    [M.LABEL.component] = comp.name,
+    [M.LABEL.kind] = oneshot and "oneshot" or "service",
+    [M.LABEL.depends] = depends_label(comp),
+  }
+
+  local body = {
+    Image = comp.image,
+    Cmd = comp.command and list(comp.command) or nil,
+    Entrypoint = comp.entrypoint and list(comp.entrypoint) or nil,
+    Env = env,
+    User = comp.user,
+    Labels = labels,
+    ExposedPorts = exposed,
+    Healthcheck = (not oneshot) and M.healthcheck(comp.health) or nil,
+    StopTimeout = comp.stop_timeout,
+    HostConfig = {
+      Memory = comp.memory and math.floor(comp.memory) or nil,
+      NanoCpus = comp.cpu and math.floor(comp.cpu * 1e9 + 0.5) or nil,
+      PidsLimit = comp.pids_limit or M.DEFAULT_PIDS_LIMIT,
+      RestartPolicy = { Name = oneshot and "no" or "unless-stopped" },
+      SecurityOpt = array.of({ "no-new-privileges:true" }),
+      CapDrop = array.of({ "ALL" }),
+      CapAdd = caps,
+      ReadonlyRootfs = comp.read_only and true or false,
+      Tmpfs = tmpfs_of(comp.tmpfs),
+      PortBindings = bindings,
+      Mounts = mounts,
+      NetworkMode = network,
+      Init = comp.init,
+    },
+    NetworkingConfig = {
+      EndpointsConfig = { [network] = { Aliases = list(comp.aliases or { comp.name }) } },
+    },
+  }
+  local hash = M.hash(body)
+  labels[M.LABEL.hash] = hash
+  replica = replica or 1
+  labels[M.LABEL.replica] = tostring(replica)
+  if replica > 1 and bindings then
+    -- A host port can be bound once: replicas after the first publish on a
+    -- port the engine picks.
+    for key in pairs(bindings) do
+      bindings[key] = array.of({ { HostIp = "127.0.0.1", HostPort = "" } })
+    end
+  end
+  return body, hash
+end
+
+function M.network(plan)
+  return {
+    Name = plan.network or ("deloc-" .. plan.project),
+    CheckDuplicate = true,
+    Driver = "bridge",
+    Labels = { [M.LABEL.project] = plan.project },
+  }
+end
+
+function M.volume(plan, service, vol)
+  return {
+    Name = vol.name,
+    Labels = { [M.LABEL.project] = plan.project, [M.LABEL.service] = service },
+  }
+end
+
+-- The filter query value selecting what belongs to a project (and service).
+function M.filters(project, service, extra)
+  local labels = { M.LABEL.project .. "=" .. project }
+  if service then labels[2] = M.LABEL.service .. "=" .. service end
+  for _, l in ipairs(extra or {}) do labels[#labels + 1] = l end
+  return assert(json.encode({ label = labels }))
+end
+
+return M

@@ -1,0 +1,276 @@
+-- deloc.adapters.docker.engine: a small Docker Engine API client on deloc.http.
+--
+--   local engine = require("deloc.adapters.docker.engine")
+--   local c, err = engine.connect()            -- pings; err.code ENGINE_UNAVAILABLE
+--   local list = c:get("/containers/json", { all = 1, filters = ... })
+--   local r = c:post("/containers/create", { name = "x" }, body)
+--   c:request{ method=, path=, query=, body=, on_data=fn(chunk), timeout=, raw=true }
+--     -> { status=, headers=, body=, json= } | nil, err
+--
+-- Endpoint: DOCKER_HOST (unix:///path, tcp://host:port; TLS when
+-- DOCKER_TLS_VERIFY is set, with ca.pem/cert.pem/key.pem from
+-- DOCKER_CERT_PATH, default ~/.docker), else unix:///var/run/docker.sock.
+-- The API version comes from /_ping's Api-Version header, capped at the
+-- newest version deloc was written against; every path is prefixed with it.
+--
+-- Inside sched tasks requests run concurrently, at most `limit` (6) at a time
+-- except streams.  c.calls counts requests: total, mutating (anything but
+-- GET/HEAD) and per "METHOD /path-shape".  DELOC_TRACE_API=FILE appends one
+-- line per request ("POST /containers/create 201 11.2ms") for specs and
+-- debugging.
+local errors = require("deloc.errors")
+local json = require("deloc.json")
+local sys = require("deloc.sys")
+
+local M = {}
+
+M.MAX_VERSION = "1.41"
+M.DEFAULT_HOST = "unix:///var/run/docker.sock"
+M.LIMIT = 6
+
+local Client = {}
+Client.__index = Client
+
+local function version_less(a, b)
+  local a1, a2 = a:match("^(%d+)%.(%d+)")
+  local b1, b2 = b:match("^(%d+)%.(%d+)")
+  a1, a2, b1, b2 = tonumber(a1), tonumber(a2), tonumber(b1), tonumber(b2)
+  if not (a1 and b1) then return false end
+  return a1 < b1 or (a1 == b1 and a2 < b2)
+end
+M.version_less = version_less
+
+-- engine.endpoint([host]) -> { display=, base=, unix_socket=, cacert=, cert=, key= } | nil, err
+function M.endpoint(host)
+  host = host or os.getenv("DOCKER_HOST")
+  if host == nil or host == "" then host = M.DEFAULT_HOST end
+  local e = { display = host }
+  local path = host:match("^unix://(.+)$")
+  if path then
+    e.unix_socket = path
+    e.base = "http://localhost"
+    return e
+  end
+  local hp = host:match("^tcp://([^/]+)/?$") or host:match("^https?://([^/]+)/?$")
+  if not hp then
+    return nil, errors.new("ENGINE_UNAVAILABLE",
+      ("cannot reach the Docker engine at %s: unsupported address"):format(host),
+      { hint = "DOCKER_HOST must look like unix:///var/run/docker.sock or tcp://HOST:PORT" })
+  end
+  local tls = os.getenv("DOCKER_TLS_VERIFY")
+  if (tls and tls ~= "" and tls ~= "0") or host:match("^https://") then
+    local dir = os.getenv("DOCKER_CERT_PATH")
+    if not dir or dir == "" then dir = (os.getenv("HOME") or "") .. "/.docker" end
+    e.cacert, e.cert, e.key = dir .. "/ca.pem", dir .. "/cert.pem", dir .. "/key.pem"
+    e.base = "https://" .. hp
+  else
+    e.base = "http://" .. hp
+  end
+  return e
+end
+
+local function urlencode(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+M.urlencode = urlencode
+
+local function query_string(q)
+  if not q then return "" end
+  local keys = {}
+  for k in pairs(q) do keys[#keys + 1] = k end
+  if #keys == 0 then return "" end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local v = q[k]
+    if v == true then v = "1" elseif v == false then v = "0" end
+    parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(v)
+  end
+  return "?" .. table.concat(parts, "&")
+end
+M.query_string = query_string
+
+local function shape(path)
+  -- "/containers/3f2a.../start" -> "/containers/{id}/start" for the counters
+  return (path:gsub("^(/%w+/)[^/?]+(/[%w_]+)$", "%1{id}%2"):gsub("^(/%w+/)[^/?]+$", "%1{id}"))
+end
+
+local function http()
+  return require("deloc.http")
+end
+
+-- The one place that speaks deloc.http.
+local function transport(ep, req)
+  local headers = {}
+  for k, v in pairs(req.headers or {}) do headers[#headers + 1] = k .. ": " .. v end
+  local res, err, kind = http().request({
+    url = req.url, method = req.method, unix_socket = ep.unix_socket,
+    cacert = ep.cacert, cert = ep.cert, key = ep.key,
+    headers = headers, body = req.body, on_data = req.on_data,
+    timeout = req.timeout,
+  })
+  if not res then return nil, { message = tostring(err), kind = kind } end
+  return res
+end
+
+local function header(res, name)
+  local h = res.headers or {}
+  return h[name] or h[name:lower()]
+end
+
+function Client:trace(method, path, status, started)
+  local f = self.trace_file
+  if not f then return end
+  f:write(("%s %s %s %.1fms\n"):format(method, path, tostring(status),
+    (sys.now() - started) * 1000))
+  f:flush()
+end
+
+local function unreachable(ep, why)
+  why = tostring(why or "no answer"):gsub("^[%w+.-]+://[^:]*:%s*", "")
+  return errors.new("ENGINE_UNAVAILABLE",
+    ("cannot reach the Docker engine at %s: %s"):format(ep.display, why), {
+      context = { endpoint = ep.display },
+      hint = "is the Docker daemon running and may this user use it? "
+        .. "(DOCKER_HOST selects another engine, e.g. unix:///run/podman/podman.sock)",
+    })
+end
+
+-- c:request{ method=, path=, query=, body= (table: JSON, string: raw),
+--   content_type=, on_data=, timeout=, versioned=true } -> res | nil, err
+-- res = { status=, headers=, body=, json= (decoded when JSON) }.
+-- An HTTP status >= 400 is an error whose .status and .engine_message say what
+-- the engine answered.
+function Client:request(r)
+  local method = r.method or "GET"
+  local path = r.path
+  local url_path = (r.versioned == false and "" or ("/v" .. self.version)) .. path .. query_string(r.query)
+  local body, ctype = r.body, r.content_type
+  if type(body) == "table" then
+    body = assert(json.encode(body))
+    ctype = ctype or "application/json"
+  end
+  local headers = r.headers or {}
+  if ctype then headers["Content-Type"] = ctype end
+  if body == nil and method == "POST" then body = "" end
+  local mutating = method ~= "GET" and method ~= "HEAD"
+  local calls = self.calls
+  calls.total = calls.total + 1
+  if mutating then calls.mutating = calls.mutating + 1 end
+  local key = method .. " " .. shape(path)
+  calls.by[key] = (calls.by[key] or 0) + 1
+
+  local limited = not r.on_data and self.sem and require("deloc.sched").current()
+  if limited then self.sem:acquire() end
+  local started = sys.now()
+  local ok, res, err = pcall(transport, self.ep, {
+    url = self.ep.base .. url_path, method = method, headers = headers, body = body,
+    on_data = r.on_data, timeout = r.timeout or (not r.on_data and self.timeout or nil),
+  })
+  if limited then self.sem:release() end
+  if not ok then error(res, 0) end
+  self:trace(method, path .. query_string(r.query), res and res.status or "ERR", started)
+  if not res then
+    local kind = type(err) == "table" and err.kind
+    if kind == "connect" or (not self.version_ok) then return nil, unreachable(self.ep, err and err.message) end
+    if kind == "timeout" or (type(err) == "table" and err.code == "TIMEOUT") then
+      return nil, errors.new("TIMEOUT", ("the Docker engine did not answer %s %s in time")
+        :format(method, path), { context = { endpoint = self.ep.display } })
+    end
+    return nil, errors.new("ENGINE_UNAVAILABLE", ("Docker engine request %s %s failed: %s")
+      :format(method, path, tostring(type(err) == "table" and (err.message or err.err) or err)),
+      { context = { endpoint = self.ep.display } })
+  end
+  local ct = header(res, "content-type") or ""
+  if ct:find("json", 1, true) and res.body and res.body ~= "" and not r.on_data then
+    res.json = json.decode(res.body)
+  end
+  if res.status >= 400 then
+    local msg = res.json and res.json.message or (res.body or ""):gsub("%s+$", "")
+    local e = errors.new("DEPLOYMENT_FAILED", msg ~= "" and msg or ("HTTP " .. res.status), {
+      status = res.status, engine_message = msg, context = { method = method, path = path },
+    })
+    return nil, e
+  end
+  return res
+end
+
+function Client:get(path, query, opts)
+  local r = { method = "GET", path = path, query = query }
+  for k, v in pairs(opts or {}) do r[k] = v end
+  local res, err = self:request(r)
+  if not res then return nil, err end
+  return res.json or res.body, res
+end
+
+function Client:post(path, query, body, opts)
+  local r = { method = "POST", path = path, query = query, body = body }
+  for k, v in pairs(opts or {}) do r[k] = v end
+  local res, err = self:request(r)
+  if not res then return nil, err end
+  return res.json or res.body or true, res
+end
+
+function Client:delete(path, query)
+  local res, err = self:request({ method = "DELETE", path = path, query = query })
+  if not res then return nil, err end
+  return true, res
+end
+
+function Client:put(path, query, body, content_type)
+  local res, err = self:request({ method = "PUT", path = path, query = query, body = body,
+    content_type = content_type })
+  if not res then return nil, err end
+  return true, res
+end
+
+-- engine.new(endpoint [, opts]) -> client (not yet pinged)
+function M.new(ep, opts)
+  opts = opts or {}
+  local c = setmetatable({
+    ep = ep, version = opts.version or M.MAX_VERSION, timeout = opts.timeout or 60,
+    calls = { total = 0, mutating = 0, by = {} },
+  }, Client)
+  local ok, sched = pcall(require, "deloc.sched")
+  if ok then c.sem = sched.semaphore(opts.limit or M.LIMIT) end
+  local trace = os.getenv("DELOC_TRACE_API")
+  if trace and trace ~= "" then c.trace_file = io.open(trace, "a") end
+  return c
+end
+
+-- Pings the engine and settles the API version.
+function Client:ping()
+  local res, err = self:request({ method = "GET", path = "/_ping", versioned = false, timeout = 10 })
+  if not res then
+    if errors.is(err) and err.code ~= "ENGINE_UNAVAILABLE" and not err.status then
+      return nil, unreachable(self.ep, err.message)
+    end
+    if errors.is(err) and err.status then
+      return nil, unreachable(self.ep, ("HTTP %d from /_ping: %s"):format(err.status, err.message))
+    end
+    return nil, err
+  end
+  self.version_ok = true
+  local v = header(res, "api-version")
+  if v and v:match("^%d+%.%d+$") then
+    self.version = version_less(v, M.MAX_VERSION) and v or M.MAX_VERSION
+  end
+  self.server_version = v
+  self.calls.total = self.calls.total - 1 -- the ping is bookkeeping, not work
+  self.calls.by["GET /_ping"] = nil
+  return self
+end
+
+-- engine.connect([{host=, limit=, timeout=}]) -> client | nil, err
+function M.connect(opts)
+  opts = opts or {}
+  local ep, err = M.endpoint(opts.host)
+  if not ep then return nil, err end
+  if os.getenv("DOCKER_API_VERSION") and os.getenv("DOCKER_API_VERSION") ~= "" then
+    opts.version = os.getenv("DOCKER_API_VERSION")
+  end
+  local c = M.new(ep, opts)
+  return c:ping()
+end
+
+return M

@@ -1,0 +1,59 @@
+-- deloc down [SERVICES...] [--volumes]: remove the project's containers.
+local cli = require("deloc.adapters.docker.cli")
+
+local M = {
+  name = "down",
+  order = 28,
+  usage = "deloc down [SERVICES...] [--volumes] [--timeout DURATION]",
+  summary = "stop and remove services (--volumes: their data too)",
+  help = [[
+Removes containers in reverse dependency order (what depends on a service goes
+first; independent ones together), then the project network.  Data volumes
+stay unless --volumes is given.  Secrets stay in .deloc/secrets/.]],
+  options = {
+    { "volumes", help = "remove the data volumes too" },
+    { "timeout", arg = "DURATION", help = "how long a container may take to stop (default 5s)" },
+    cli.wait_lock_option,
+  },
+}
+
+function M.run(opts, rest)
+  local project, err = cli.project(opts)
+  if not project then return nil, err end
+  local t
+  t, err = cli.duration(opts.timeout, 5)
+  if not t then return nil, err end
+  local lock
+  lock, err = cli.lock(project.dir, opts)
+  if not lock then return nil, err end
+  local docker = require("deloc.adapters.docker")
+  local c
+  c, err = docker.connect()
+  if not c then lock:unlock(); return nil, err end
+  local progress = cli.progress(opts)
+  local out
+  out, err = docker.remove(c, project.name, { services = rest, volumes = opts.volumes,
+    timeout = math.floor(t + 0.5), on_event = function(ev) progress:event(ev) end })
+  progress:finish()
+  local state = require("deloc.state")
+  local st = state.load(project.dir, project.name)
+  if st and out then
+    if rest and #rest > 0 then
+      for _, s in ipairs(rest) do if st.services[s] then state.set_service(st, s, "Stopped") end end
+    else
+      for s in pairs(st.services) do state.set_service(st, s, "Stopped") end
+    end
+    state.record(st, "down", { services = rest, volumes = opts.volumes or nil })
+    state.save(project.dir, st)
+  end
+  lock:unlock()
+  if not out then return nil, err end
+  if opts.json then
+    cli.print_json(out)
+  elseif #out.removed == 0 and not out.network then
+    io.stdout:write(("nothing to remove for project '%s'\n"):format(project.name))
+  end
+  return 0
+end
+
+return M

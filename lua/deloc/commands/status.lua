@@ -1,0 +1,73 @@
+-- deloc status [SERVICES...] (alias ps): what runs, from the engine's labels.
+local cli = require("deloc.adapters.docker.cli")
+
+local M = {
+  name = "status",
+  aliases = { "ps" },
+  order = 21,
+  usage = "deloc status [SERVICES...] [--stats] [--json]",
+  summary = "show the project's services, their state, health and ports",
+  help = [[
+Built from the Docker engine's labels (one request), so it is right even
+without the state file.  --stats adds CPU and memory use against the limits
+(one stats request per running container, made in parallel).]],
+  options = {
+    { "stats", "s", help = "add CPU and memory use (slower: asks each container)" },
+  },
+}
+
+local function mib(n)
+  if not n then return "-" end
+  if n >= 2 ^ 30 then return ("%.1fGi"):format(n / 2 ^ 30) end
+  return ("%.0fMi"):format(n / 2 ^ 20)
+end
+
+local function colour(on, state)
+  local style = ({ healthy = "green", running = "green", completed = "green",
+    unhealthy = "red", exited = "red", dead = "red", starting = "yellow",
+    created = "yellow", restarting = "yellow", paused = "yellow" })[state]
+  if not on or not style then return state end
+  return require("deloc.term").colorize(true, style, state)
+end
+
+function M.run(opts, rest)
+  local project, err = cli.project(opts)
+  if not project then return nil, err end
+  local docker = require("deloc.adapters.docker")
+  local c
+  c, err = docker.connect()
+  if not c then return nil, err end
+  local rows
+  rows, err = cli.in_task(docker.status, c, project.name, { stats = opts.stats, services = rest })
+  if not rows then return nil, err end
+  if opts.json then
+    for _, r in ipairs(rows) do r.ports = require("deloc.array").of(r.ports) end
+    cli.print_json({ project = project.name, services = require("deloc.array").of(rows) })
+    return 0
+  end
+  if #rows == 0 then
+    io.stdout:write(("nothing deployed for project '%s'\n"):format(project.name))
+    return 0
+  end
+  local on = cli.color(opts)
+  local out = {}
+  for _, r in ipairs(rows) do
+    local name = r.service
+    if r.component and r.component ~= r.service then name = name .. "/" .. r.component end
+    if r.replica > 1 or (r.kind ~= "oneshot" and false) then name = name .. "#" .. r.replica end
+    local state = r.state
+    if state == "exited" and r.exit_code then state = ("exited (%d)"):format(r.exit_code) end
+    local row = { name, colour(on, state), r.uptime or "-", table.concat(r.ports, " ") }
+    if opts.stats then
+      row[#row + 1] = r.cpu_percent and ("%.1f%%"):format(r.cpu_percent) or "-"
+      row[#row + 1] = r.memory and (mib(r.memory) .. " / " .. mib(r.memory_limit)) or "-"
+    end
+    out[#out + 1] = row
+  end
+  local headers = { "SERVICE", "STATE", "UP", "PORTS" }
+  if opts.stats then headers[5], headers[6] = "CPU", "MEMORY" end
+  cli.table(headers, out)
+  return 0
+end
+
+return M

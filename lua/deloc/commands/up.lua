@@ -1,0 +1,176 @@
+-- deloc up [SERVICES...]: plan, then converge the Docker engine to the plan.
+local errors = require("deloc.errors")
+local term = require("deloc.term")
+local cli = require("deloc.adapters.docker.cli")
+
+local M = {
+  name = "up",
+  order = 20,
+  usage = "deloc up [SERVICES...] [--wait|--no-wait] [--timeout DURATION] [--remove-orphans] [--rollback]",
+  summary = "start services (and what they need), sized to this machine",
+  help = [[
+Plans the services named (default: those in deloc.yaml) with their
+dependencies, then converges Docker to the plan: pulls missing images, creates
+the project network, volumes and containers, and starts each service as soon
+as what it needs is healthy.  An unchanged service is left alone; a changed
+one is recreated; a service no longer planned is reported (--remove-orphans
+removes it).  With --wait (the default on a terminal) deloc waits until every
+service is healthy and fails naming the one that is not, with its last probe
+output and log lines.  --rollback removes what this run created if it fails.
+Secrets are generated once per project under .deloc/secrets/ (mode 0600) and
+handed to containers as files under /run/secrets/.]],
+  options = {
+    cli.profile_option,
+    { "wait", help = "wait until every service is healthy (default on a terminal)" },
+    cli.timeout_option,
+    { "remove-orphans", help = "remove containers of services no longer in the plan" },
+    { "rollback", help = "on failure, remove what this run created" },
+    cli.wait_lock_option,
+  },
+}
+
+local function endpoints(plan, result)
+  local rows = {}
+  for _, sname in ipairs(plan.order or {}) do
+    local svc = plan.services[sname]
+    local conns = svc.connections or {}
+    local eps = {}
+    for _, e in ipairs(svc.endpoints or {}) do eps[#eps + 1] = e.url end
+    if #eps == 0 then
+      for _, comp in pairs(svc.components or {}) do
+        for _, p in pairs(comp.ports or {}) do
+          if p.publish ~= false and p.host then eps[#eps + 1] = "127.0.0.1:" .. p.host end
+        end
+      end
+      table.sort(eps)
+    end
+    local state = "-"
+    for _, r in pairs(result and result.components or {}) do
+      if r.service == sname then
+        if state == "-" or r.state == "failed" then state = r.state or "-" end
+      end
+    end
+    rows[#rows + 1] = { sname, state, table.concat(eps, " "), conns[1] or "" }
+  end
+  return rows
+end
+
+function M.run(opts, rest)
+  local project, err = cli.project(opts)
+  if not project then return nil, err end
+  local timeout
+  timeout, err = cli.duration(opts.timeout, 300)
+  if not timeout then return nil, err end
+  local root = project.dir or "."
+  local lock
+  lock, err = cli.lock(root, opts)
+  if not lock then return nil, err end
+  local function fail(e) lock:unlock(); return nil, e end
+
+  local docker = require("deloc.adapters.docker")
+  local c
+  c, err = docker.connect()
+  if not c then return fail(err) end
+  local existing
+  existing, err = cli.in_task(require("deloc.adapters.docker.apply").existing, c, project.name)
+  if not existing then return fail(err) end
+
+  local state = require("deloc.state")
+  local st, warn = state.load(root, project.name)
+  if not st then return fail(warn) end
+
+  local plan
+  plan, err = cli.plan(opts, rest, project, { containers = existing.list, previous = st.plan })
+  if not plan then return fail(err) end
+  if plan.verdict and plan.verdict.fits == false then
+    local choices = plan.verdict.choices or {}
+    return fail(errors.new("RESOURCE_EXHAUSTED", "the stack does not fit this machine (see 'deloc plan')",
+      { hint = #choices > 0 and ("try: " .. table.concat(choices, "; ")) or nil }))
+  end
+
+  local progress = cli.progress(opts)
+  if warn then progress:note("warning: " .. warn) end
+  for _, w in ipairs(plan.warnings or {}) do progress:note("warning: " .. tostring(w)) end
+
+  local wait = opts.wait
+  if wait == nil then wait = term.isatty("stdout") end
+
+  -- The state file is written after the run (the engine is the truth while
+  -- it runs); a run that changed nothing does not rewrite it.
+  local before = require("deloc.json").encode(st.services)
+  st.plan_saved = st.plan ~= nil
+  st.project = plan.project
+
+  cli.catch_signals()
+  local result
+  result, err = docker.apply(c, plan, {
+    root = root, on_event = function(ev) progress:event(ev) end,
+    tick = function() progress:tick() end,
+    wait = wait, timeout = timeout,
+    remove_orphans = opts.remove_orphans, rollback = opts.rollback,
+    partial = rest and #rest > 0, existing = existing,
+  })
+  progress:finish()
+  local res = result or (err and err.result)
+
+  -- Remember what was applied, per service.
+  local failed = {}
+  for _, key in ipairs(res and res.failed or {}) do failed[key:match("^[^/]+")] = true end
+  for _, sname in ipairs(plan.order) do
+    if failed[sname] then
+      state.set_service(st, sname, "Failed", res and "see 'deloc status'" or nil)
+    elseif res then
+      state.set_service(st, sname, "Running")
+    end
+  end
+  if res and res.removed then
+    for _, name in ipairs(res.removed) do
+      local s = name:match("^" .. plan.project:gsub("%-", "%%-") .. "%-(.-)%-%d+$")
+      if s then st.services[s] = nil end
+    end
+  end
+  local changed = err or not res or res.created > 0 or res.recreated > 0
+    or #(res.removed or {}) > 0
+  if not err then st.plan = plan end
+  if changed then
+    state.record(st, "up", { services = plan.order, result = err and (err.code or "failed") or "ok",
+      created = res and res.created, recreated = res and res.recreated })
+  end
+  if not changed and not st.plan_saved then changed = true end
+  st.plan_saved = nil
+  if changed or require("deloc.json").encode(st.services) ~= before then
+    local ok_save, serr = state.save(root, st)
+    if not ok_save and not err then err = serr end
+  end
+  lock:unlock()
+  cli.release_signals()
+
+  if opts.json then
+    cli.print_json({ ok = err == nil, project = plan.project, result = res and {
+      created = res.created, recreated = res.recreated, unchanged = res.unchanged,
+      failed = res.failed, orphans = res.orphans, removed = res.removed, elapsed = res.elapsed,
+    } or nil, endpoints = (function()
+      local out = {}
+      for _, r in ipairs(endpoints(plan, res)) do
+        out[#out + 1] = { service = r[1], state = r[2], endpoints = r[3], connection = r[4] }
+      end
+      return out
+    end)() })
+  elseif not err or (res and #res.failed < #plan.order) then
+    io.stdout:write("\n")
+    cli.table({ "SERVICE", "STATE", "ENDPOINT", "CONNECTION" }, endpoints(plan, res))
+    local has_secret = false
+    for _, sname in ipairs(plan.order) do
+      for _, conn in ipairs(plan.services[sname].connections or {}) do
+        if conn:find("<secret", 1, true) then has_secret = true end
+      end
+    end
+    if has_secret then
+      io.stdout:write("secrets: .deloc/secrets/<service>.<name> (mode 0600), never printed\n")
+    end
+  end
+  if err then return nil, cli.failure(err) end
+  return 0
+end
+
+return M

@@ -1,0 +1,174 @@
+-- deloc.state: what deloc last did to a project, kept in `.deloc/` beside the
+-- project file, and the lock that keeps two deloc processes from working on
+-- one project at once.
+--
+--   local lock, err = state.lock(root [, {wait = seconds}])  -- err.code BUSY
+--   local st, warn = state.load(root)     -- warn: a corrupt file was set aside
+--   state.set_service(st, "postgres", "Running" [, detail])
+--   state.record(st, "up", { services = {...}, result = "ok" })
+--   state.save(root, st) -> true | nil, err
+--   state.secret(root, "postgres.password" [, length]) -> value | nil, err
+--
+-- The engine is the truth about what runs (containers carry labels); this
+-- file is memory: the last applied plan, per-service lifecycle state
+-- (Stopped -> Deploying -> Running -> Failed / Scaling) and a short history.
+-- It never holds a secret value: plans carry only secret file references.
+-- Writes are atomic (temp file + rename), so a reader sees the old state or
+-- the new, never a part.
+local sys = require("deloc.sys")
+local json = require("deloc.json")
+local errors = require("deloc.errors")
+
+local M = {}
+
+M.VERSION = 1
+M.HISTORY = 50
+M.LIFECYCLE = { Stopped = true, Deploying = true, Running = true, Failed = true,
+                Scaling = true }
+
+function M.dir(root) return (root or ".") .. "/.deloc" end
+function M.path(root) return M.dir(root) .. "/state.json" end
+function M.secrets_dir(root) return M.dir(root) .. "/secrets" end
+
+local function ensure_dir(root)
+  local d = M.dir(root)
+  local ok, err = sys.mkdir_p(d, 448) -- 0700: secrets live below
+  if not ok then return nil, err end
+  return d
+end
+
+-- state.lock(root [, {wait=}]) -> lock | nil, err (BUSY: "busy: held by pid N since T")
+-- The kernel releases the lock when its holder dies, so a lock left behind by
+-- a killed deloc is simply taken over.
+function M.lock(root, opts)
+  local ok, err = ensure_dir(root)
+  if not ok then return nil, err end
+  local path = M.dir(root) .. "/lock"
+  local lock, lerr, holder = sys.lock(path, opts)
+  if lock then return lock end
+  if errors.is(lerr) and lerr.code == "BUSY" then
+    local msg = "busy: another deloc is working on this project"
+    if holder and holder.pid then
+      msg = ("busy: held by pid %d"):format(holder.pid)
+      if holder.since then
+        msg = msg .. os.date(" since %Y-%m-%d %H:%M:%S", math.floor(holder.since))
+      end
+    end
+    return nil, errors.new("BUSY", msg, { holder = holder, context = { path = path },
+      hint = "wait for the other deloc to finish, or run this again with --wait-lock SECONDS" })
+  end
+  return nil, lerr
+end
+
+function M.new(project)
+  return { version = M.VERSION, project = project, services = {}, history = json.array({}) }
+end
+
+-- state.load(root) -> state, warning | nil, err
+-- No file: a fresh state.  A file that is not a valid state is renamed to
+-- state.json.corrupt-<time> and a fresh state comes back with a warning
+-- saying so; the caller rebuilds what it needs from the engine's labels.
+function M.load(root, project)
+  local path = M.path(root)
+  if not sys.exists(path) then return M.new(project) end
+  local text, err = sys.read_file(path)
+  if not text then return nil, err end
+  local st, derr = json.decode(text)
+  local why
+  if type(st) ~= "table" then
+    why = derr or "not a JSON object"
+  elseif st.version ~= M.VERSION then
+    why = ("unknown version %s"):format(tostring(st.version))
+  elseif type(st.services) ~= "table" or (st.history ~= nil and type(st.history) ~= "table") then
+    why = "missing or malformed 'services'"
+  end
+  if why then
+    local aside = ("%s.corrupt-%d"):format(path, math.floor(sys.time()))
+    os.rename(path, aside)
+    return M.new(project), ("state file '%s' was corrupt (%s); set aside as '%s' and rebuilt from the engine")
+      :format(path, tostring(why):gsub("\n.*", ""), aside)
+  end
+  if st.history == nil or st.history == json.null then st.history = {} end
+  json.array(st.history)
+  if project and st.project == nil then st.project = project end
+  return st
+end
+
+-- state.save(root, st) -> true | nil, err
+function M.save(root, st)
+  local ok, err = ensure_dir(root)
+  if not ok then return nil, err end
+  local text
+  text, err = json.encode(st, { indent = true })
+  if not text then return nil, errors.new("IO_ERROR", "cannot encode state: " .. tostring(err)) end
+  return sys.write_atomic(M.path(root), text .. "\n", 384)
+end
+
+function M.set_service(st, name, lifecycle, detail)
+  assert(M.LIFECYCLE[lifecycle], "unknown lifecycle state " .. tostring(lifecycle))
+  local s = st.services[name] or {}
+  if s.state ~= lifecycle then s.since = sys.time() end
+  s.state = lifecycle
+  s.detail = detail
+  st.services[name] = s
+  return s
+end
+
+function M.record(st, action, fields)
+  local h = { action = action, time = sys.time() }
+  for k, v in pairs(fields or {}) do h[k] = v end
+  local hist = st.history
+  hist[#hist + 1] = h
+  while #hist > M.HISTORY do table.remove(hist, 1) end
+end
+
+-- ---- secrets ----
+
+local ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+-- state.random_string(length) -> string of letters and digits from
+-- /dev/urandom (rejection sampling: every character equally likely)
+function M.random_string(length)
+  local f, err = io.open("/dev/urandom", "rb")
+  if not f then return nil, errors.new("IO_ERROR", "cannot read '/dev/urandom': " .. tostring(err)) end
+  local out = {}
+  local n = #ALPHABET
+  local limit = 256 - 256 % n
+  while #out < length do
+    local bytes = f:read(length * 2)
+    for i = 1, #bytes do
+      local b = bytes:byte(i)
+      if b < limit and #out < length then
+        local k = b % n + 1
+        out[#out + 1] = ALPHABET:sub(k, k)
+      end
+    end
+  end
+  f:close()
+  return table.concat(out)
+end
+
+-- state.secret(root, name [, length = 32]) -> value, created | nil, err
+-- Generated once per project and kept in .deloc/secrets/<name> (mode 0600,
+-- directory 0700); later calls read it back.
+function M.secret(root, name, length)
+  assert(type(name) == "string" and name:match("^[%w._-]+$") and not name:match("^%."),
+    "bad secret name")
+  local dir = M.secrets_dir(root)
+  local path = dir .. "/" .. name
+  if sys.exists(path) then
+    local v, err = sys.read_file(path)
+    if not v then return nil, err end
+    return v, false
+  end
+  local ok, err = sys.mkdir_p(dir, 448)
+  if not ok then return nil, err end
+  local value
+  value, err = M.random_string(length or 32)
+  if not value then return nil, err end
+  ok, err = sys.write_atomic(path, value, 384)
+  if not ok then return nil, err end
+  return value, true
+end
+
+return M
