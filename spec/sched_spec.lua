@@ -5,8 +5,8 @@ local sys = require("deloc.sys")
 
 local function elapsed(fn)
   local t0 = sys.now()
-  local r = fn()
-  return sys.now() - t0, r
+  local a, b, c = fn()
+  return sys.now() - t0, a, b, c
 end
 
 describe("deloc.sched", function()
@@ -239,6 +239,43 @@ describe("deloc.sched with deloc.http", function()
     end
     assert.same({ "protocol", "timeout", "aborted" }, kinds)
     assert.equal(200, assert(http.request({ url = tcp.url("/json") })).status)
+  end)
+
+  it("winds down on a caught signal: sleeps end, requests abort", function()
+    assert(sys.signal_catch("USR1"))
+    finally(function() sys.signal_clear(); sys.signal_default("USR1") end)
+    sched.spawn(function() return http.request({ url = tcp.url("/slow?delay=5") }) end)
+    sched.spawn(function() return sched.sleep(5) end)
+    sched.spawn(function()
+      sched.sleep(0.1)
+      sys.kill(sys.pid(), "USR1")
+      sched.sleep(0) -- lets the loop see it
+      return http.request({ url = tcp.url("/json") })
+    end)
+    local took, tasks = elapsed(sched.run)
+    assert.is_true(took < 1, "took " .. took)
+    assert.same({ n = 3, nil, tcp.url("/slow?delay=5") .. ": interrupted by SIGUSR1", "interrupted" },
+      tasks[1].values)
+    assert.same({ n = 2, false, "USR1" }, tasks[2].values)
+    assert.equal("interrupted", tasks[3].values[3])
+    sys.signal_clear()
+    assert.equal(200, assert(http.request({ url = tcp.url("/json") })).status)
+  end)
+
+  it("interrupts a synchronous request too", function()
+    assert(sys.signal_catch("USR1"))
+    finally(function() sys.signal_clear(); sys.signal_default("USR1") end)
+    -- a helper process signals us while we block in the request
+    local pid = assert(sys.spawn_bg({ argv = { "python3", "-c",
+      "import os, signal, sys, time; time.sleep(0.2); os.kill(int(sys.argv[1]), signal.SIGUSR1)",
+      tostring(sys.pid()) } }))
+    local took, resp, err, kind = elapsed(function()
+      return http.request({ url = tcp.url("/slow?delay=5") })
+    end)
+    sys.waitpid(pid)
+    assert.is_nil(resp)
+    assert.equal("interrupted", kind, err)
+    assert.is_true(took < 1.5, "took " .. took)
   end)
 
   it("lets a plain request outside tasks run synchronously afterwards", function()

@@ -5,7 +5,7 @@
 --     url = "http://localhost/v1.43/info", unix_socket = "/var/run/docker.sock" }
 --   --> { status = 200, headers = { ["content-type"] = "application/json" }, body = "..." }
 --   --> nil, "<url>: <why>", "connect" | "timeout" | "tls" | "aborted" | "protocol"
---                                       | "unavailable" (no libcurl)
+--                   | "unavailable" (no libcurl) | "interrupted" (a caught signal)
 --
 -- Inside a deloc.sched task a request yields until its answer is in and the
 -- other tasks run meanwhile; outside any task it blocks.  Every request goes
@@ -16,8 +16,12 @@
 -- resp.status.  Streaming: `on_data = function(chunk) ... end` receives the
 -- body as it arrives (resp.body is then ""); returning false, or raising,
 -- stops the transfer and the request returns nil, err, "aborted".
+--
+-- A signal caught with sys.signal_catch (Ctrl-C) aborts requests in flight
+-- and refuses new ones while it is pending: kind "interrupted".
 local native = require("deloc.native.http")
 local sched = require("deloc.sched")
+local sys = require("deloc.sys")
 
 local M = {}
 
@@ -149,11 +153,6 @@ local function pump(timeout_s)
   end
 end
 
-local poller = {
-  pending = function() return in_flight end,
-  poll = function(timeout_s) pump(timeout_s) end,
-}
-
 local function forget(id)
   if records[id] then
     records[id] = nil
@@ -162,6 +161,27 @@ local function forget(id)
   multi:remove(id)
 end
 
+local function interrupted(url)
+  return nil, url .. ": interrupted by SIG" .. (sys.signal_pending() or "?"), "interrupted"
+end
+
+local poller = {
+  pending = function() return in_flight end,
+  poll = function(timeout_s) pump(timeout_s) end,
+  interrupt = function() -- a caught signal aborts what tasks wait for
+    for id, rec in pairs(records) do
+      if rec.task then
+        forget(id)
+        rec.queue[#rec.queue + 1] = sched.INTERRUPTED
+        if rec.waiting then
+          rec.waiting = false
+          sched.wake(rec.task)
+        end
+      end
+    end
+  end,
+}
+
 -- http.request{url=, method="GET", unix_socket=, headers={name=value}|{"Name: value"},
 --   body=, token=, timeout=60|false, connect_timeout=10, cacert=, cert=, key=,
 --   insecure=false, follow=false, max_body=, on_data=fn(chunk)}
@@ -169,6 +189,7 @@ end
 -- Timeouts are in seconds; with on_data the default total timeout is none.
 function M.request(opts)
   local nopts = native_opts(opts)
+  if sys.signal_pending() then return interrupted(nopts.url) end
   if not multi then
     local m, err = native.multi()
     if not m then return nil, err, "unavailable" end
@@ -187,12 +208,17 @@ function M.request(opts)
       if task then
         rec.waiting = true
         sched.suspend()
+      elseif sys.signal_pending() then
+        forget(id)
+        return interrupted(nopts.url)
       else
         pump(1)
       end
     end
     local ev = table.remove(rec.queue, 1)
-    if ev and ev.data then
+    if ev == sched.INTERRUPTED then
+      return interrupted(nopts.url)
+    elseif ev and ev.data then
       local ok, r = pcall(on_data, ev.data)
       if not ok or r == false then
         forget(id)

@@ -34,6 +34,12 @@ local ids = 0
 
 local SUSPEND = {} -- what a task yields to the loop
 
+-- What suspend() returns in a task woken because a signal caught with
+-- sys.signal_catch is pending: sleeps end early and HTTP requests are
+-- aborted, so every task can wind down in order.
+M.INTERRUPTED = setmetatable({}, { __tostring = function() return "interrupted" end })
+local interrupted = false -- the pending signal has been passed on
+
 local Task = {}
 Task.__index = Task
 
@@ -85,9 +91,10 @@ function M.wake(task, ...)
   make_ready(task, ...)
 end
 
--- sched.set_poller{ pending = fn() -> count, poll = fn(timeout_s) }
+-- sched.set_poller{ pending = fn() -> count, poll = fn(timeout_s), interrupt = fn() }
 -- The one I/O source the loop blocks in (deloc.http registers itself).
--- poll must return after at most timeout_s and wake the tasks it served.
+-- poll must return after at most timeout_s and wake the tasks it served;
+-- interrupt wakes every task waiting on it with sched.INTERRUPTED.
 function M.set_poller(p)
   poller = p
 end
@@ -104,19 +111,40 @@ local function add_timer(at, task)
   return t
 end
 
--- sched.sleep(seconds)  -- in a task: lets the others run; outside: blocks
+-- sched.sleep(seconds) -> true | false, signal  (a caught signal cut it short)
+-- In a task it lets the others run; outside any task it blocks.
 function M.sleep(seconds)
   if type(seconds) ~= "number" or seconds ~= seconds or seconds < 0 then
     error("sched.sleep: seconds must be a non-negative number", 2)
   end
+  local sig = sys.signal_pending()
+  if sig then return false, sig end
   local task = M.current()
   if not task then
-    sys.sleep(seconds)
-    return
+    if sys.sleep(seconds) then return true end
+    return false, sys.signal_pending()
   end
   task.timer = add_timer(sys.now() + seconds, task)
-  M.suspend()
+  local why = M.suspend()
   task.timer = nil
+  if why == M.INTERRUPTED then return false, sys.signal_pending() end
+  return true
+end
+
+-- Passes a newly caught signal on to the tasks that wait for time or I/O.
+local function check_signal()
+  if not sys.signal_pending() then
+    interrupted = false
+    return
+  end
+  if interrupted then return end
+  interrupted = true
+  local sleepers = timers
+  timers = {}
+  for _, t in ipairs(sleepers) do
+    if t.task.timer == t then make_ready(t.task, M.INTERRUPTED) end
+  end
+  if poller and poller.interrupt then poller.interrupt() end
 end
 
 local function finish(task, ok, ...)
@@ -181,6 +209,7 @@ end
 -- Returns false when nothing can ever happen again (every remaining task
 -- waits on something nobody will release).
 local function turn()
+  check_signal()
   if #ready > 0 then
     run_ready()
     return true
