@@ -128,6 +128,7 @@ end
 -- Polls the multi handle once (up to timeout_s) and hands every event to
 -- its request, waking the task that waits for it.
 local function pump(timeout_s)
+  if not multi then return end
   local events, err = multi:poll(math.floor(timeout_s * 1000 + 0.5))
   if not events then
     -- The multi handle itself failed: every request in it has failed.
