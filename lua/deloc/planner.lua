@@ -72,7 +72,6 @@ local errors = require("deloc.errors")
 local quantity = require("deloc.quantity")
 local recipe_mod = require("deloc.recipe")
 local profiles = require("deloc.profiles")
-local suggest = require("deloc.suggest")
 local dag = require("deloc.dag")
 
 local M = {}
@@ -675,6 +674,8 @@ function M.plan(opts)
   local verdict = { fits = true, shrunk = array.of({}), choices = array.of({}), reasons = array.of({}) }
   local mem_target = capacity.usable.memory
   if profile.budget.memory and profile.budget.memory < mem_target then mem_target = profile.budget.memory end
+  local mem_why = mem_target < capacity.usable.memory
+    and ("to fit profile %s's budget %s"):format(profile.name, fmt_mem(mem_target)) or "to fit this machine"
   local fm, mem_total = shrink(items, "memory", mem_target)
   local mem_min_total = total_at(items, "memory", 0)
   local cpu_target = capacity.usable.cpu
@@ -686,19 +687,29 @@ function M.plan(opts)
     if v < m.min then v = m.min end
     it.final_memory = v
     local c = it.cpu
-    local cv = math.floor((c.min + fc * (c.want - c.min)) * 1000) / 1000
+    local cv = math.floor((c.min + fc * (c.want - c.min)) * 100) / 100
     if cv < c.min then cv = c.min end
     it.final_cpu = cv
     if v < m.want or cv < c.want then
       verdict.shrunk[#verdict.shrunk + 1] = { service = it.svc, component = it.comp,
         from = { memory = m.want, cpu = c.want }, to = { memory = v, cpu = cv } }
-      if v < m.want then it.why.memory = it.why.memory .. (", shrunk from %s to fit"):format(fmt_mem(m.want)) end
-      if cv < c.want then it.why.cpu = it.why.cpu .. (", shrunk from %s to fit"):format(quantity.format_cpu(c.want)) end
+      if v < m.want then it.why.memory = it.why.memory .. (", shrunk from %s %s"):format(fmt_mem(m.want), mem_why) end
+      if cv < c.want then it.why.cpu = it.why.cpu .. (", shrunk from %s to fit the CPUs"):format(quantity.format_cpu(c.want)) end
     end
   end
-  mem_total = total_at(items, "memory", fm)
+  local steady_m, one_m, steady_c, one_c = 0, 0, 0, 0
+  for _, it in ipairs(items) do
+    if it.oneshot then
+      if it.final_memory > one_m then one_m = it.final_memory end
+      if it.final_cpu > one_c then one_c = it.final_cpu end
+    else
+      steady_m = steady_m + it.final_memory * it.replicas
+      steady_c = steady_c + it.final_cpu * it.replicas
+    end
+  end
+  mem_total, cpu_total = steady_m + one_m, math.floor((steady_c + one_c) * 100 + 0.5) / 100
   verdict.needed = { memory = mem_total, cpu = cpu_total, memory_min = mem_min_total,
-    cpu_min = total_at(items, "cpu", 0) }
+    cpu_min = math.floor(total_at(items, "cpu", 0) * 100 + 0.5) / 100 }
   verdict.available = { memory = capacity.usable.memory, cpu = capacity.usable.cpu, disk = capacity.usable.disk }
   if mem_min_total > capacity.usable.memory then
     verdict.fits = false
@@ -885,6 +896,7 @@ function M.plan(opts)
           local want = port_over[pname]
           local explicit = want ~= nil
           local key = svc .. "." .. cname .. "." .. pname
+          local shown = (cname == svc and svc or (svc .. "." .. cname)) .. " port '" .. pname .. "'"
           if want == nil and own[key] and not assigned[own[key]] then
             want = own[key]
             why_c["ports." .. pname] = "kept from the running stack"
@@ -893,10 +905,10 @@ function M.plan(opts)
           end
           if explicit then
             if assigned[want] then
-              return nil, invalid(("host port %d of %s is also given to %s"):format(want, key, assigned[want]))
+              return nil, invalid(("host port %d of %s is also given to %s"):format(want, shown, assigned[want]))
             end
             if listening[want] then
-              warnings[#warnings + 1] = ("host port %d for %s is in use on this machine"):format(want, key)
+              warnings[#warnings + 1] = ("%s: host port %d is in use on this machine"):format(shown, want)
             end
             why_c["ports." .. pname] = "override"
           elseif want ~= own[key] and not free(want) then
@@ -906,12 +918,12 @@ function M.plan(opts)
               cand = 1024
               while cand < want and not free(cand) do cand = cand + 1 end
             end
-            warnings[#warnings + 1] = ("%s: host port %d is in use; using %d"):format(key, want, cand)
+            warnings[#warnings + 1] = ("%s: host port %d is in use; using %d"):format(shown, want, cand)
             why_c["ports." .. pname] = ("picked: %d is in use"):format(want)
             want = cand
           end
           po.host = want
-          assigned[want] = key
+          assigned[want] = shown
         end
         comp.ports[pname] = po
       end

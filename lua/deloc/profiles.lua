@@ -20,7 +20,6 @@
 --     laptop: { from: development, budget: { memory: 6Gi }, per_service: { memory: 1Gi } }
 local quantity = require("deloc.quantity")
 local errors = require("deloc.errors")
-local suggest = require("deloc.suggest")
 
 local M = {}
 
@@ -61,7 +60,7 @@ function M.check(def)
   if type(def) ~= "table" then return nil, nil, "a profile must be a mapping" end
   for k in pairs(def) do
     if not M.keys[k] then
-      return nil, { k }, ("unknown profile key '%s'%s"):format(tostring(k), suggest.hint(tostring(k), M.keys))
+      return nil, { k }, ("unknown profile key '%s'%s"):format(tostring(k), require("deloc.recipe").hint(tostring(k), M.keys))
     end
   end
   if def.from ~= nil and type(def.from) ~= "string" then
@@ -115,7 +114,7 @@ function M.resolve(name, user, seen)
     for _, n in ipairs(M.names) do known[#known + 1] = n end
     for n in pairs(user) do known[#known + 1] = n end
     table.sort(known)
-    local c = suggest.closest(name, known)
+    local c = require("deloc.recipe").closest(name, known)
     return nil, errors.new("CONFIG_INVALID", ("unknown profile '%s'"):format(name), {
       hint = (c and ("did you mean '" .. c .. "'? ") or "") .. "profiles: " .. table.concat(known, ", "),
     })

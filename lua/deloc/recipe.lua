@@ -58,21 +58,30 @@ local function sorted_letters(s)
   return table.concat(t)
 end
 
--- " (did you mean 'x'?)": deloc.suggest, plus swapped letters ('imgae').
-local function hint(name, candidates)
-  local h = suggest.hint(name, candidates)
-  if h ~= "" or type(name) ~= "string" then return h end
+-- closest(name, candidates) -> the likely intended name | nil: deloc.suggest,
+-- plus two swapped letters ('imgae' for 'image', 'alpah' for 'alpha')
+local function closest(name, candidates)
+  if type(name) ~= "string" then return nil end
+  local c = suggest.closest(name, candidates)
+  if c then return c end
   local letters = sorted_letters(name)
   local list = {}
   for k, v in pairs(candidates) do list[#list + 1] = type(k) == "string" and k or v end
   table.sort(list)
-  for _, c in ipairs(list) do
-    if type(c) == "string" and #c == #name and sorted_letters(c) == letters
-      and suggest.distance(c, name) <= 2 then
-      return " (did you mean '" .. c .. "'?)"
+  for _, cand in ipairs(list) do
+    if type(cand) == "string" and #cand == #name and sorted_letters(cand) == letters
+      and suggest.distance(cand, name) <= 2 then
+      return cand
     end
   end
-  return ""
+  return nil
+end
+M.closest = closest
+
+-- " (did you mean 'x'?)" or ""
+local function hint(name, candidates)
+  local c = closest(name, candidates)
+  return c and (" (did you mean '" .. c .. "'?)") or ""
 end
 M.hint = hint
 
@@ -768,6 +777,9 @@ end
 
 -- load_string(text, path) -> recipe | nil, err  (text only, never bytecode)
 function M.load_string(text, path)
+  if text:sub(1, 1) == "\27" then
+    return nil, errors.new("CONFIG_INVALID", path .. ": a compiled (binary) chunk; recipes load as text only")
+  end
   local fn, err = load(text, "@" .. path, "t")
   if not fn then return nil, errors.new("CONFIG_INVALID", err) end
   return run(fn, { path = path, text = text })

@@ -19,7 +19,6 @@
 local host = require("deloc.native.host")
 local recipe = require("deloc.recipe")
 local errors = require("deloc.errors")
-local suggest = require("deloc.suggest")
 
 local M = {}
 
@@ -133,7 +132,7 @@ end
 
 -- not_found(name [, needed_by]) -> err: an unknown service, with did-you-mean
 function Registry:not_found(name, needed_by)
-  local c = suggest.closest(name, self:names())
+  local c = recipe.closest(name, self:names())
   local msg
   if needed_by then
     msg = ("'%s' depends on '%s', which has no recipe"):format(needed_by, name)

@@ -1,0 +1,91 @@
+-- Where recipes come from, which one wins, and what `deloc recipes` shows.
+local registry = require("deloc.registry")
+
+local FIX = "spec/fixtures/model/"
+
+describe("deloc.registry", function()
+  it("lists the built-in recipes without loading them", function()
+    local reg = assert(registry.new({ dirs = {} }))
+    local names = reg:names()
+    assert.is_true(#names > 0)
+    for _, n in ipairs(names) do assert.equal("builtin", reg:entry(n).origin) end
+    assert.is_nil(next(reg.loaded))
+  end)
+
+  it("loads a recipe on first use and caches it", function()
+    local reg = assert(registry.new({ dirs = { FIX .. "recipes" }, builtin = false }))
+    assert.same({ "alpha", "beta", "gamma" }, reg:names())
+    local a = assert(reg:get("alpha"))
+    assert.equal(a, reg:get("alpha"))
+    assert.equal("user", a.origin)
+    assert.equal(FIX .. "recipes/alpha.lua", a.path)
+  end)
+
+  it("lets a later directory win and remembers what it shadows", function()
+    local reg = assert(registry.new({ dirs = { FIX .. "recipes", FIX .. "override" }, builtin = false }))
+    local e = reg:entry("alpha")
+    assert.equal(FIX .. "override/alpha.lua", e.path)
+    assert.equal(FIX .. "recipes/alpha.lua", e.shadows[1].path)
+    assert.equal("mine/alpha:9", assert(reg:get("alpha")).image)
+  end)
+
+  it("lets a user recipe win over a built-in one", function()
+    local builtin = registry.new({ dirs = {} }):names()[1]
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(require("deloc.sys").mkdir_p(dir))
+    local f = assert(io.open(dir .. "/" .. builtin .. ".lua", "w"))
+    f:write(('return recipe "%s" { description = "mine", image = "mine/x:1" }\n'):format(builtin))
+    f:close()
+    finally(function() os.remove(dir .. "/" .. builtin .. ".lua"); os.remove(dir) end)
+    local reg = assert(registry.new({ dirs = { dir } }))
+    local e = reg:entry(builtin)
+    assert.equal("user", e.origin)
+    assert.equal("builtin", e.shadows[1].origin)
+    assert.equal("mine", assert(reg:get(builtin)).description)
+  end)
+
+  it("reads DELOC_PATH and the project's recipe directories, in that order", function()
+    local dirs = assert(registry.default_dirs({ dir = ".", recipes = { FIX .. "override" }, file = "deloc.yaml" }))
+    assert.equal(FIX .. "override", dirs[#dirs].path)
+    local _, err = registry.default_dirs({ dir = ".", recipes = { "no/such/dir" }, file = "deloc.yaml" })
+    assert.matches("deloc.yaml: recipe directory 'no/such/dir' does not exist", err.message, 1, true)
+  end)
+
+  it("says which service is unknown, with a did-you-mean", function()
+    local reg = assert(registry.new({ dirs = { FIX .. "recipes" }, builtin = false }))
+    local r, err = reg:get("alpah")
+    assert.is_nil(r)
+    assert.equal("SERVICE_NOT_FOUND", err.code)
+    assert.equal("unknown service 'alpah'", err.message)
+    assert.equal("did you mean 'alpha'?", err.hint)
+  end)
+
+  it("refuses a recipe whose name is not its file's", function()
+    local reg = assert(registry.new({ dirs = { FIX .. "bad" }, builtin = false }))
+    local r, err = reg:get("misnamed")
+    assert.is_nil(r)
+    assert.matches("misnamed.lua:1: the recipe is named 'something-else' but its file says 'misnamed'", err.message, 1, true)
+  end)
+
+  it("passes on a recipe's load error", function()
+    local reg = assert(registry.new({ dirs = { FIX .. "bad" }, builtin = false }))
+    local _, err = reg:get("typo")
+    assert.matches("typo.lua:6: unknown key 'memroy'", err.message, 1, true)
+    _, err = reg:get("loops")
+    assert.matches("recipe runs too long", err.message, 1, true)
+  end)
+
+  it("loads every built-in recipe, quickly", function()
+    local reg = assert(registry.new({ dirs = {} }))
+    local t = os.clock()
+    local all = assert(reg:all())
+    local took = os.clock() - t
+    assert.equal(#reg:names(), #all)
+    for _, r in ipairs(all) do
+      assert.equal("builtin", r.origin)
+      assert.truthy(r.description)
+    end
+    assert.is_true(took < 0.05, ("loading took %.1f ms"):format(took * 1000))
+  end)
+end)
