@@ -50,7 +50,7 @@
 --   * mapping keys sorted (booleans, numbers, strings); a table made with
 --     yaml.ordered(t, {"apiVersion", "kind", ...}) or given a key order by
 --     opts.key_order(t) -> list|nil puts the listed keys first, the rest
---     sorted after them;
+--     sorted after them (a table's __order wins over opts.key_order);
 --   * a table marked with yaml.sequence is a sequence (`[]` when empty);
 --     an unmarked table is a sequence when its keys are exactly 1..n, a
 --     mapping otherwise (`{}` when empty);
@@ -169,18 +169,25 @@ function M.load_file(path, opts)
     f:close()
     return nil, ("cannot read '%s': %s"):format(path, reason(perr, path))
   end
-  -- refuse a big file before reading it
+  -- refuse a big file before reading it, and never read more than the
+  -- limit from a pipe
   local max = opts.max_size or DEFAULT_MAX_SIZE
   local size = f:seek("end")
-  if size and size > max then
-    f:close()
-    return nil, ("%s: input is %d bytes, more than the limit of %d (max_size)"):format(name, size, max)
-  end
   f:seek("set")
-  local text, rerr = f:read("*a")
+  local text, rerr
+  if not (size and size > max) then
+    text, rerr = f:read(max + 1)
+    text = text or (not rerr and "") or nil
+  end
   f:close()
-  if not text then
+  if rerr then
     return nil, ("cannot read '%s': %s"):format(path, reason(rerr, path))
+  end
+  if not text or #text > max then
+    if size and size > max then
+      return nil, ("%s: input is %d bytes, more than the limit of %d (max_size)"):format(name, size, max)
+    end
+    return nil, ("%s: input is more than the limit of %d bytes (max_size)"):format(name, max)
   end
   return load(text, name, opts)
 end
