@@ -42,7 +42,7 @@ C_OBJS   := $(patsubst src/%.c,$(BUILD)/%.o,$(C_SRCS))
 BINDINGS := $(patsubst src/l_%.c,%,$(sort $(wildcard src/l_*.c)))
 LUA_SRCS := $(sort $(shell find lua adapters recipes -name '*.lua' 2>/dev/null))
 
-.PHONY: all deps install uninstall test unit e2e ctest bench clean format check-format
+.PHONY: all deps install uninstall test unit e2e ctest bench demo demo-down clean format check-format
 
 all: deps deloc
 
@@ -124,6 +124,13 @@ e2e: all
 
 bench: all
 	$(Q)./bench/run
+
+# The main job: Postgres and Redis healthy, endpoints and status printed.
+demo: all
+	$(Q)spec/images/demo
+
+demo-down: all
+	$(Q)spec/images/demo-down
 
 format:
 	clang-format -i src/*.c src/*.h src/gen/*.c spec/c/*.c

@@ -195,6 +195,16 @@ function M.main(argv)
     end
     if argv[i] == nil then return 0 end
   end
+  -- Global options may come before the command too: deloc -f x.yaml status
+  local pre = {}
+  while argv[i] and argv[i]:sub(1, 1) == "-" and argv[i] ~= "-" and argv[i] ~= "--help"
+    and argv[i] ~= "-h" and argv[i] ~= "--version" do
+    local opts, rest_or_err = args.parse({ argv[i], argv[i + 1] }, M.global_options, 1, true)
+    if not opts then return exit_status(nil, rest_or_err) end
+    local used = (#rest_or_err == 0 and argv[i + 1] ~= nil) and 2 or 1
+    for k, v in pairs(opts) do pre[k] = v end
+    i = i + used
+  end
   local name = argv[i]
   if name == nil or name == "--help" or name == "-h" then
     io.stdout:write(M.help_text())
@@ -213,6 +223,9 @@ function M.main(argv)
       rest.hint = rest.hint or ("see 'deloc help " .. cmd.name .. "'")
       return exit_status(nil, rest)
     end
+  end
+  for k, v in pairs(pre) do
+    if opts[k] == nil then opts[k] = v end
   end
   opts.verbose = opts.verbose or verbose
   if opts.help then
