@@ -24,7 +24,7 @@ endif
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -fno-strict-aliasing
-CPPFLAGS += -I/usr/include/luajit-2.1 -I/usr/include/lua5.1 -Isrc -I$(BUILD) \
+CPPFLAGS += -I/usr/include/luajit-2.1 -I/usr/include/lua5.1 -iquote src -iquote $(BUILD) \
             -DDELOC_VERSION='"$(VERSION)"'
 LDFLAGS  += -Wl,--export-dynamic-symbol='lua*' -Wl,--as-needed
 # Static: LuaJIT, libyaml, lua-cjson (by path: its .pc pulls in a second Lua ABI).
@@ -107,7 +107,7 @@ uninstall:
 # C tests of pure cores: spec/c/test_NAME.c links with src/NAME.c.
 CTESTS := $(patsubst spec/c/test_%.c,$(BUILD)/test_%,$(wildcard spec/c/test_*.c))
 $(BUILD)/test_%: spec/c/test_%.c src/%.c $(BUILD)/flags | $(BUILD)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(filter-out -Wl$(COMMA)%,$(LDFLAGS)) -o $@ $< src/$*.c -lm
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(filter-out -Wl$(COMMA)%,$(LDFLAGS)) -o $@ $< src/$*.c $(LIBDIR)/libyaml.a -lm
 COMMA := ,
 
 ctest: $(CTESTS)

@@ -5,11 +5,8 @@
 #ifndef _GNU_SOURCE
 #define _POSIX_C_SOURCE 200809L /* newlocale, uselocale */
 #endif
-#include "yaml.h"
-
-/* libyaml's header has our header's name, and the build's -Isrc finds ours
- * first for <yaml.h> too: name Debian's by its path. */
-#include "/usr/include/yaml.h"
+#include "yaml.h" /* ours: the build adds src/ with -iquote only */
+#include <yaml.h> /* libyaml's */
 
 #include <errno.h>
 #include <locale.h>
