@@ -344,7 +344,10 @@ local function deploy_component(run, svc, comp)
     local all_ready = true
     for _, p in ipairs(plans) do
       local st = p.ctr.Status or ""
-      if st:find("(health: starting)", 1, true) or st:find("(unhealthy)", 1, true) then
+      if st:find("(unhealthy)", 1, true) then all_ready = false end
+      -- "starting" only means the engine has not run its (slow, steady-state)
+      -- check yet; deloc's own probe may have passed on an earlier run.
+      if st:find("(health: starting)", 1, true) and not run.known_ready[p.ctr.Id] then
         all_ready = false
       end
     end
@@ -429,7 +432,7 @@ function M.run(c, plan, opts)
   local emit = opts.on_event or function() end
   local run = {
     c = c, plan = plan, root = opts.root or ".", emit = emit, sorted = sorted,
-    cache = {}, ready = {},
+    cache = {}, ready = {}, known_ready = opts.known_ready or {},
     made = { containers = {}, volumes = {}, network = nil },
     deadline = opts.timeout and (t0 + opts.timeout) or nil,
     result = { components = {}, orphans = {}, removed = {}, failed = {}, created = 0,
@@ -484,6 +487,7 @@ function M.run(c, plan, opts)
     local key = key_of(svc.name, comp.name)
     tasks[#tasks + 1] = sched.spawn(function()
       local okc, errc = deploy_component(run, svc, comp)
+      if okc then run.result.components[key].ready = true end
       if not okc then
         local r = run.result.components[key]
         r.state, r.error = "failed", errc

@@ -151,6 +151,16 @@ function M.in_task(fn, ...)
   return unpack(r, 1, 3)
 end
 
+-- The plan a command about a running project acts on: the last applied one
+-- (state file), else planned afresh (the state file may be gone).
+function M.current_plan(opts, project)
+  local state = require("deloc.state")
+  local st = state.load(project.dir, project.name)
+  if st and type(st.plan) == "table" and st.plan.services then return st.plan, st end
+  local plan, err = M.plan(opts, nil, project)
+  return plan, err
+end
+
 -- Service names a list of rows mentions, for "no such service" checks.
 function M.check_services(rows, services)
   if not services or #services == 0 then return true end

@@ -68,7 +68,8 @@ end
 -- No file: a fresh state.  A file that is not a valid state is renamed to
 -- state.json.corrupt-<time> and a fresh state comes back with a warning
 -- saying so; the caller rebuilds what it needs from the engine's labels.
-function M.load(root, project)
+-- With {peek = true} a corrupt file is only reported, left where it is.
+function M.load(root, project, opts)
   local path = M.path(root)
   if not sys.exists(path) then return M.new(project) end
   local text, err = sys.read_file(path)
@@ -83,6 +84,9 @@ function M.load(root, project)
     why = "missing or malformed 'services'"
   end
   if why then
+    if opts and opts.peek then
+      return M.new(project), ("state file '%s' is corrupt (%s)"):format(path, tostring(why):gsub("\n.*", ""))
+    end
     local aside = ("%s.corrupt-%d"):format(path, math.floor(sys.time()))
     os.rename(path, aside)
     return M.new(project), ("state file '%s' was corrupt (%s); set aside as '%s' and rebuilt from the engine")

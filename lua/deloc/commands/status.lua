@@ -40,6 +40,16 @@ function M.run(opts, rest)
   local rows
   rows, err = cli.in_task(docker.status, c, project.name, { stats = opts.stats, services = rest })
   if not rows then return nil, err end
+  -- The engine says "starting" until its steady-state check (every 5 s or
+  -- slower) first runs; deloc's own probe during 'up' may have passed already.
+  local st = require("deloc.state").load(project.dir, project.name, { peek = true })
+  local ready = {}
+  for _, s in pairs(st and st.services or {}) do
+    for _, id in ipairs(type(s.ready) == "table" and s.ready or {}) do ready[id] = true end
+  end
+  for _, r in ipairs(rows) do
+    if r.state == "starting" and ready[r.id] then r.state, r.health = "healthy", "healthy" end
+  end
   if opts.json then
     for _, r in ipairs(rows) do r.ports = require("deloc.array").of(r.ports) end
     cli.print_json({ project = project.name, services = require("deloc.array").of(rows) })

@@ -101,6 +101,13 @@ function M.run(opts, rest)
   st.plan_saved = st.plan ~= nil
   st.project = plan.project
 
+  -- Containers deloc saw ready on earlier runs (the engine's own check may
+  -- not have run yet).
+  local known_ready = {}
+  for _, s in pairs(st.services or {}) do
+    for _, id in ipairs(type(s.ready) == "table" and s.ready or {}) do known_ready[id] = true end
+  end
+
   cli.catch_signals()
   local result
   result, err = docker.apply(c, plan, {
@@ -108,7 +115,7 @@ function M.run(opts, rest)
     tick = function() progress:tick() end,
     wait = wait, timeout = timeout,
     remove_orphans = opts.remove_orphans, rollback = opts.rollback,
-    partial = rest and #rest > 0, existing = existing,
+    partial = rest and #rest > 0, existing = existing, known_ready = known_ready,
   })
   progress:finish()
   local res = result or (err and err.result)
@@ -121,6 +128,16 @@ function M.run(opts, rest)
       state.set_service(st, sname, "Failed", res and "see 'deloc status'" or nil)
     elseif res then
       state.set_service(st, sname, "Running")
+    end
+    if res and st.services[sname] then
+      local ids = {}
+      for _, r in pairs(res.components) do
+        if r.service == sname and r.ready then
+          for _, id in ipairs(r.ids) do ids[#ids + 1] = id end
+        end
+      end
+      table.sort(ids)
+      st.services[sname].ready = require("deloc.array").of(ids)
     end
   end
   if res and res.removed then

@@ -1,0 +1,153 @@
+-- deloc.adapters.docker.logs: the logs of a project's containers, merged.
+--
+--   logs.run(c, project, { services=, follow=, tail=, since=, on_line=fn(line) })
+--     -> true | nil, err
+--   line = { key = "postgres" | "airflow/scheduler#2", service=, component=,
+--            stream = "stdout"|"stderr", time = "2024-...Z", text = "..." }
+--
+-- Each container's stream (multiplexed: 8-byte frame headers) is read in its
+-- own task with timestamps on; lines are gathered for a moment, sorted by
+-- their timestamp and handed on, so several services read as one story.
+-- Without follow every line is in before the first is handed on.
+local errors = require("deloc.errors")
+local sys = require("deloc.sys")
+local sched = require("deloc.sched")
+local stream = require("deloc.adapters.docker.stream")
+local build = require("deloc.adapters.docker.build")
+
+local L = build.LABEL
+local M = {}
+
+M.BATCH = 0.1
+
+-- "2024-05-01T10:00:00.123456789Z text" -> time, text
+function M.split_timestamp(line)
+  local ts, text = line:match("^(%d%d%d%d%-%d%d%-%d%dT[%d:%.]+Z) (.*)$")
+  if ts then return ts, text end
+  ts = line:match("^(%d%d%d%d%-%d%d%-%d%dT[%d:%.]+Z)$")
+  if ts then return ts, "" end
+  return nil, line
+end
+
+-- Docker writes nanoseconds with trailing zeros trimmed: pad for sorting.
+local function sort_key(ts)
+  if not ts then return "" end
+  local head, frac = ts:match("^(.-)%.(%d+)Z$")
+  if not head then return ts:gsub("Z$", "") .. ".000000000" end
+  return head .. "." .. frac .. ("0"):rep(9 - #frac)
+end
+
+-- logs.since(text) -> unix seconds | nil, err: "10m" (ago), or a unix time
+function M.since(text)
+  if text == nil then return nil end
+  local n = tonumber(text)
+  if n then return n end
+  local d = require("deloc.quantity").duration(text)
+  if d then return math.floor(sys.time() - d) end
+  return nil, errors.new("USAGE", ("--since: '%s' is neither a duration (10m, 2h) nor a unix time")
+    :format(tostring(text)))
+end
+
+function M.run(c, project, opts)
+  opts = opts or {}
+  local on_line = opts.on_line or function() end
+  local want
+  if opts.services and #opts.services > 0 then
+    want = {}
+    for _, s in ipairs(opts.services) do want[s] = true end
+  end
+  local function body()
+    local ctrs, err = c:get("/containers/json", { all = 1, filters = build.filters(project) })
+    if not ctrs then return nil, err end
+    local chosen = {}
+    for _, ctr in ipairs(ctrs) do
+      local lab = ctr.Labels or {}
+      if not lab[L.helper] and (not want or want[lab[L.service]]) then chosen[#chosen + 1] = ctr end
+    end
+    if want then
+      local have = {}
+      for _, ctr in ipairs(chosen) do have[(ctr.Labels or {})[L.service]] = true end
+      for s in pairs(want) do
+        if not have[s] then
+          return nil, errors.new("SERVICE_NOT_FOUND", ("no service '%s' in project '%s'"):format(s, project))
+        end
+      end
+    end
+    if opts.on_keys then
+      local keys = {}
+      for _, ctr in ipairs(chosen) do
+        local lab = ctr.Labels or {}
+        local key = lab[L.service] or "?"
+        if lab[L.component] and lab[L.component] ~= key then key = key .. "/" .. lab[L.component] end
+        if (tonumber(lab[L.replica]) or 1) > 1 then key = key .. "#" .. lab[L.replica] end
+        keys[#keys + 1] = key
+      end
+      opts.on_keys(keys)
+    end
+    local pending = {}
+    local seq = 0
+    local open = #chosen
+    local function flush()
+      if #pending == 0 then return end
+      local batch = pending
+      pending = {}
+      table.sort(batch, function(a, b)
+        if a.sort ~= b.sort then return a.sort < b.sort end
+        return a.seq < b.seq
+      end)
+      for _, l in ipairs(batch) do on_line(l) end
+    end
+    local stopped = false
+    local function interrupted()
+      local sig = sys.signal_pending()
+      if sig == "INT" or sig == "TERM" then stopped = true end
+      return stopped
+    end
+    local readers = {}
+    for _, ctr in ipairs(chosen) do
+      local lab = ctr.Labels or {}
+      local key = lab[L.service] or "?"
+      if lab[L.component] and lab[L.component] ~= key then key = key .. "/" .. lab[L.component] end
+      local replica = tonumber(lab[L.replica]) or 1
+      if replica > 1 then key = key .. "#" .. replica end
+      readers[#readers + 1] = sched.spawn(function()
+        local d = stream.line_demuxer(function(kind, line)
+          local ts, text = M.split_timestamp(line)
+          seq = seq + 1
+          pending[#pending + 1] = { key = key, service = lab[L.service], component = lab[L.component],
+            stream = kind, time = ts, text = text, sort = sort_key(ts), seq = seq }
+        end)
+        c:request({ method = "GET", path = "/containers/" .. ctr.Id .. "/logs",
+          query = { stdout = 1, stderr = 1, timestamps = 1, follow = opts.follow and 1 or 0,
+                    tail = opts.tail or "all", since = opts.since },
+          on_data = function(chunk)
+            d:feed(chunk)
+            if interrupted() then return false end
+          end })
+        d:finish()
+        open = open - 1
+      end)
+    end
+    if not opts.follow then
+      for _, t in ipairs(readers) do sched.wait(t) end
+      flush()
+      return true
+    end
+    -- Following: hand lines on in small sorted batches until every stream
+    -- has ended or the user interrupts.
+    while open > 0 and not interrupted() do
+      sched.sleep(M.BATCH)
+      flush()
+    end
+    flush()
+    if stopped then return nil, errors.new("INTERRUPTED", "interrupted") end
+    return true
+  end
+  local r1, r2
+  local t = sched.spawn(function() r1, r2 = body() end)
+  local ok, e = sched.wait(t)
+  if not ok then error(e, 0) end
+  return r1, r2
+end
+
+return M

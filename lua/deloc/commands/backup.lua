@@ -1,0 +1,70 @@
+-- deloc backup SERVICE [-o FILE]
+local errors = require("deloc.errors")
+local cli = require("deloc.adapters.docker.cli")
+
+local M = {
+  name = "backup",
+  order = 26,
+  usage = "deloc backup SERVICE [-o FILE]",
+  summary = "save a service's data to a file",
+  help = [[
+Service-aware where the recipe says so (Postgres: pg_dump, Redis: a snapshot),
+else a tar archive of the service's data volumes.  The default file is
+SERVICE-YYYYmmdd-HHMMSS.backup in the current directory; '-o -' writes to
+standard output.  'deloc restore SERVICE FILE' puts it back.]],
+  options = {
+    { "output", "o", arg = "FILE", help = "where to write the backup" },
+  },
+}
+
+function M.run(opts, rest)
+  local service = rest[1]
+  if not service or rest[2] then
+    return nil, errors.new("USAGE", "backup needs one service", { hint = M.usage })
+  end
+  local project, err = cli.project(opts)
+  if not project then return nil, err end
+  local plan
+  plan, err = cli.current_plan(opts, project)
+  if not plan then return nil, err end
+  local docker = require("deloc.adapters.docker")
+  local c
+  c, err = docker.connect()
+  if not c then return nil, err end
+  local path = opts.output or os.date(service .. "-%Y%m%d-%H%M%S.backup")
+  local f, tmp
+  if path == "-" then
+    f = io.stdout
+  else
+    tmp = path .. ".partial"
+    f, err = io.open(tmp, "wb")
+    if not f then return nil, errors.new("IO_ERROR", ("cannot write '%s': %s"):format(tmp, tostring(err))) end
+  end
+  local werr
+  local info
+  info, err = cli.in_task(require("deloc.adapters.docker.backup").backup, c, plan, service,
+    function(chunk)
+      if werr then return end
+      local ok, e = f:write(chunk)
+      if not ok then werr = e end
+    end)
+  if tmp then f:close() end
+  if info and werr then info, err = nil, errors.new("IO_ERROR", ("cannot write '%s': %s"):format(path, werr)) end
+  if not info then
+    if tmp then os.remove(tmp) end
+    return nil, err
+  end
+  if tmp then
+    local ok, rerr = os.rename(tmp, path)
+    if not ok then return nil, errors.new("IO_ERROR", ("cannot write '%s': %s"):format(path, tostring(rerr))) end
+  end
+  if opts.json then
+    cli.print_json({ service = service, file = path, kind = info.kind, bytes = info.bytes })
+  elseif path ~= "-" then
+    io.stderr:write(("backed up %s to %s (%s, %d bytes)\n"):format(service, path,
+      info.kind == "exec" and "service dump" or "volume archive", info.bytes))
+  end
+  return 0
+end
+
+return M

@@ -1,0 +1,79 @@
+-- deloc logs [-f] [--tail N] [--since T] [SERVICES...]
+local cli = require("deloc.adapters.docker.cli")
+
+local M = {
+  name = "logs",
+  order = 22,
+  usage = "deloc logs [SERVICES...] [-f] [--tail N] [--since T] [--timestamps]",
+  summary = "show the services' logs, merged in time order",
+  help = [[
+Each line is prefixed with its service (and component and replica); lines of
+several services are merged in time order.  -f keeps following until every
+container stops or Ctrl-C.  --since takes a duration (10m, 2h) or a unix time.]],
+  options = {
+    { "follow", "f", help = "keep printing new lines" },
+    { "tail", "n", arg = "N", help = "only the last N lines of each container (default: all)" },
+    { "since", arg = "T", help = "only lines newer than T (10m, 2h, or a unix time)" },
+    { "timestamps", "t", help = "show each line's timestamp" },
+  },
+}
+
+local palette = { "cyan", "yellow", "green", "magenta", "blue", "red" }
+
+function M.run(opts, rest)
+  local project, err = cli.project(opts)
+  if not project then return nil, err end
+  local logs = require("deloc.adapters.docker.logs")
+  local since
+  if opts.since then
+    since, err = logs.since(opts.since)
+    if not since then return nil, err end
+  end
+  if opts.tail and not tonumber(opts.tail) then
+    return nil, require("deloc.errors").new("USAGE", "--tail needs a number of lines")
+  end
+  local docker = require("deloc.adapters.docker")
+  local c
+  c, err = docker.connect()
+  if not c then return nil, err end
+  local term = require("deloc.term")
+  local on = cli.color(opts)
+  local colours, n = {}, 0
+  local width = 0
+  local out = io.stdout
+  if opts.follow then cli.catch_signals() end
+  local ok
+  ok, err = logs.run(c, project.name, {
+    services = rest, follow = opts.follow, tail = opts.tail, since = since,
+    on_keys = function(keys)
+      for _, k in ipairs(keys) do if #k > width then width = #k end end
+    end,
+    on_line = function(l)
+      if #l.key > width then width = #l.key end
+      local prefix = ("%-" .. width .. "s |"):format(l.key)
+      if on then
+        local col = colours[l.service]
+        if not col then
+          n = n + 1
+          col = palette[(n - 1) % #palette + 1]
+          colours[l.service] = col
+        end
+        prefix = term.colorize(true, col, prefix)
+      end
+      if opts.json then
+        out:write(require("deloc.json").encode({ service = l.service, component = l.component,
+          key = l.key, stream = l.stream, time = l.time, text = l.text }), "\n")
+      elseif opts.timestamps and l.time then
+        out:write(prefix, " ", l.time, " ", l.text, "\n")
+      else
+        out:write(prefix, " ", l.text, "\n")
+      end
+      if opts.follow then out:flush() end
+    end,
+  })
+  if opts.follow then cli.release_signals() end
+  if not ok then return nil, err end
+  return 0
+end
+
+return M
