@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Model benchmarks for bench/run: `deloc plan --json` of 50 services with
+# dependencies (whole process, median), and loading every built-in recipe.
+# Prints `what|result|target|baseline` rows.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deloc=$PWD/deloc
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mkdir -p "$dir/recipes"
+{
+  echo "project: bench"
+  echo "profile: development"
+  echo "services:"
+} > "$dir/deloc.yaml"
+for i in $(seq -w 1 50); do
+  deps=""
+  n=$((10#$i))
+  [ "$n" -gt 1 ] && deps="\"s$(printf %02d $(( (n - 1) )))\""
+  [ "$n" -gt 5 ] && deps="$deps, \"s$(printf %02d $(( n / 3 )))\""
+  cat > "$dir/recipes/s$i.lua" <<R
+return recipe "s$i" {
+  description = "bench service $i",
+  category = "database",
+  image = "example/s$i:1.0.$i",
+  depends_on = { $deps },
+  ports = { http = $((20000 + n)) },
+  volumes = { data = { path = "/data", data = true, size = "64Mi" } },
+  env = function(s) return { HEAP = tostring(s.heap_mb or 0), NAME = "s$i" } end,
+  health = { tcp = "http", interval = "5s", retries = 5 },
+  resources = {
+    minimal = { memory = "16Mi", cpu = 0.01 },
+    development = { memory = "32Mi", cpu = 0.01 },
+    production = { memory = "64Mi", cpu = 0.02 },
+    min = { memory = "8Mi", cpu = 0.005 },
+  },
+  jvm = { heap_ratio = 0.5 },
+}
+R
+  echo "  s$i: {}" >> "$dir/deloc.yaml"
+done
+echo "recipes: [ ./recipes ]" >> "$dir/deloc.yaml"
+(cd "$dir" && "$deloc" plan --json > "$dir/plan.json") || { echo "plan of 50 services failed" >&2; exit 1; }
+hyperfine -N -w 5 -r 50 --export-json "$dir/h.json" "$deloc version" \
+  "sh -c 'cd $dir && exec $deloc plan --json'" >/dev/null 2>&1
+med() { "$deloc" -e "local j=deloc.json.decode(io.open('$dir/h.json'):read('*a')); io.write(('%.2f'):format(j.results[$1].median*1000))"; }
+echo "\`deloc plan --json\`, 50 services with dependencies (whole process)|$(med 2) ms|≤ 20 ms|\`deloc version\` $(med 1) ms"
+# Loading every built-in recipe, timed inside fresh processes.
+for _ in $(seq 1 21); do
+  "$deloc" -e 'local sys = deloc.sys; local t = sys.now(); local list = deloc.recipes(); io.write(("%.3f %d\n"):format((sys.now() - t) * 1000, #list))'
+done | sort -n | awk '{a[NR]=$1; n=$2} END {printf "loading every built-in recipe (%d)|%.2f ms|≤ 5 ms|\n", n, a[int((NR+1)/2)]}'
