@@ -19,11 +19,12 @@ local lazy = {
   errors = "deloc.errors",
   inspect = "deloc.inspect",
   api = "deloc.api",
+  generate = "deloc.generate",
 }
 
 -- Functions of deloc.api exposed at the top level (deloc.plan{...}, ...).
 local api_functions = {
-  "plan", "recipes", "resources", "up", "down", "status", "generate", "project",
+  "plan", "recipes", "resources", "up", "down", "status", "project",
 }
 
 M.version = require("deloc.native.host").version()
