@@ -125,15 +125,24 @@ end
 
 -- ---- config hash: FNV-1a, two 32-bit lanes, over a canonical encoding ----
 
-local bxor, tobit, band, lshift = bit.bxor, bit.tobit, bit.band, bit.lshift
+local bxor, tobit, lshift, rol = bit.bxor, bit.tobit, bit.lshift, bit.rol
 local byte = string.byte
 
-local function fnv(s, h)
-  for i = 1, #s do
-    h = bxor(h, byte(s, i))
-    h = tobit(lshift(h, 24) + h * 403) -- h * 16777619 mod 2^32
+-- FNV-1a over 4-byte words, two lanes (the second rotated), so a component's
+-- few kilobytes hash in a few hundred steps
+local function fnv2(s)
+  local h1, h2 = tobit(0x811c9dc5), tobit(0x050c5d1f)
+  local n = #s
+  for i = 1, n, 4 do
+    local a, b, c, d = byte(s, i, i + 3)
+    local w = tobit(a + (b or 0) * 256 + (c or 0) * 65536 + (d or 0) * 16777216)
+    h1 = bxor(h1, w)
+    h1 = tobit(lshift(h1, 24) + h1 * 403) -- h * 16777619 mod 2^32
+    h2 = bxor(h2, rol(w, 13))
+    h2 = tobit(lshift(h2, 24) + h2 * 403)
+    h2 = rol(h2, 7)
   end
-  return h
+  return bxor(h1, n), h2
 end
 
 local function canon(v, out)
@@ -156,7 +165,7 @@ local function canon(v, out)
       out[#out + 1] = "}"
     end
   elseif t == "string" then
-    out[#out + 1] = ("%q"):format(v)
+    out[#out + 1] = #v .. ":" .. v -- length-prefixed: no escaping needed
   else
     out[#out + 1] = tostring(v)
   end
@@ -169,9 +178,7 @@ function M.config_hash(t)
   local c = {}
   for k, v in pairs(t) do if k ~= "replicas" then c[k] = v end end
   canon(c, out)
-  local s = table.concat(out)
-  local a = fnv(s, tobit(0x811c9dc5))
-  local b = fnv(s, tobit(0x050c5d1f))
+  local a, b = fnv2(table.concat(out))
   return bit.tohex(a) .. bit.tohex(b)
 end
 

@@ -672,8 +672,10 @@ local function build(name, def)
 
   -- What components take from the recipe.
   local shared = {}
-  for k, f in pairs(component_fields) do
-    if f.inherit and def[k] ~= nil then shared[k] = f[1](def[k], { k }) end
+  if def.components ~= nil then
+    for k, f in pairs(component_fields) do
+      if f.inherit and def[k] ~= nil then shared[k] = f[1](def[k], { k }) end
+    end
   end
 
   r.components = {}

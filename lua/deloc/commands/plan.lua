@@ -196,6 +196,10 @@ function M.text(plan, opts)
 end
 
 function M.run(opts, args)
+  -- A plan is a short batch job: compiling traces (and the hundreds of
+  -- mprotect calls that come with them) costs more than it saves here
+  -- (17 -> 14 ms for 50 services, measured).
+  jit.off()
   local overrides, err = M.parse_sets(opts.set)
   if not overrides then return nil, err end
   local api = require("deloc.api")
