@@ -318,17 +318,10 @@ function M.clean(c, project, opts)
   return M.remove(c, project, opts)
 end
 
-local ok_logs, logs = pcall(require, "deloc.adapters.docker.logs")
-if ok_logs then M.logs = logs.run end
-local ok_ops, ops = pcall(require, "deloc.adapters.docker.ops")
-if ok_ops then
-  M.health = ops.health
-  M.scale = ops.scale
-end
-local ok_backup, backup = pcall(require, "deloc.adapters.docker.backup")
-if ok_backup then
-  M.backup = backup.backup
-  M.restore = backup.restore
-end
+-- The rest loads on first use (status and up do not pay for them).
+function M.logs(...) return require("deloc.adapters.docker.logs").run(...) end
+function M.health(...) return require("deloc.adapters.docker.ops").health(...) end
+function M.backup(...) return require("deloc.adapters.docker.backup").backup(...) end
+function M.restore(...) return require("deloc.adapters.docker.backup").restore(...) end
 
 return M

@@ -245,8 +245,9 @@ local function deploy_component(run, svc, comp)
       if not ok then
         local who = (d.component and d.component ~= d.service) and (d.service .. "/" .. d.component) or d.service
         local why = derr and derr.message or "failed"
+        local me = comp.name == svc.name and svc.name or key
         return nil, errors.new("DEPLOYMENT_FAILED", ("%s: needs %s, which failed: %s")
-          :format(svc.name, who, why), { dependency = who, cause = derr })
+          :format(me, who, why:gsub("\n.*", "")), { dependency = who, cause = derr })
       end
     end
     started = sys.now()
@@ -562,15 +563,79 @@ function M.run(c, plan, opts)
     return nil, errors.new("INTERRUPTED", "interrupted", { result = run.result })
   end
   if first_err then
-    local n = #run.result.failed
-    local msg = first_err.message or tostring(first_err)
-    if n > 1 then msg = msg .. (" (%d components failed)"):format(n) end
-    return nil, errors.new(first_err.code == "TIMEOUT" and "TIMEOUT" or "DEPLOYMENT_FAILED", msg, {
-      result = run.result, logs = first_err.logs, probe = first_err.probe,
+    -- One line per failure: causes first (with their last log lines), then
+    -- the components that failed only because they needed one of them.
+    local causes, dependents = {}, {}
+    for _, key in ipairs(run.result.failed) do
+      local e = run.result.components[key].error
+      if errors.is(e) and e.dependency then dependents[#dependents + 1] = e else causes[#causes + 1] = e end
+    end
+    local lines = {}
+    local function add(e)
+      local m = errors.is(e) and e.message or tostring(e)
+      lines[#lines + 1] = m
+      for i, l in ipairs(errors.is(e) and e.logs or {}) do
+        if i == 1 then lines[#lines + 1] = "  last log lines:" end
+        lines[#lines + 1] = "  | " .. l
+      end
+    end
+    for _, e in ipairs(causes) do add(e) end
+    for _, e in ipairs(dependents) do add(e) end
+    local msg
+    if #lines == 1 or (#causes == 1 and #dependents == 0) then
+      msg = table.concat(lines, "\n")
+    else
+      msg = ("%d components failed:\n  "):format(#run.result.failed) .. table.concat(lines, "\n  ")
+    end
+    local code = "DEPLOYMENT_FAILED"
+    if #causes == 1 and causes[1].code == "TIMEOUT" then code = "TIMEOUT" end
+    return nil, errors.new(code, msg, {
+      result = run.result, probe = first_err.probe, details_added = true,
       hint = first_err.hint,
     })
   end
   return run.result
+end
+
+-- apply.changes(plan, existing, root) -> { service = "why" }: the services
+-- whose containers do not match the plan (missing, other hash, replica count).
+function M.changes(plan, existing, root)
+  local out = {}
+  for _, pair in ipairs(component_list(plan)) do
+    local svc, comp = pair[1], pair[2]
+    local have = existing.by[key_of(svc.name, comp.name)] or {}
+    local want = comp.replicas or 1
+    for i = 1, want do
+      local _, hash = build.container(plan, svc, comp, i, { root = root })
+      local ctr = have[i]
+      if not ctr then
+        out[svc.name] = out[svc.name] or "new"
+      elseif (ctr.Labels or {})[L.hash] ~= hash then
+        out[svc.name] = "changed"
+      end
+    end
+    for r in pairs(have) do
+      if type(r) == "number" and r > want then out[svc.name] = out[svc.name] or "scaled" end
+    end
+  end
+  return out
+end
+
+-- apply.subplan(plan, names) -> the plan restricted to some services (their
+-- dependencies outside it are taken as already there).
+function M.subplan(plan, names)
+  local sub = {}
+  for k, v in pairs(plan) do sub[k] = v end
+  sub.order, sub.services = {}, {}
+  local want = {}
+  for _, n in ipairs(names) do want[n] = true end
+  for _, n in ipairs(plan.order) do
+    if want[n] then
+      sub.order[#sub.order + 1] = n
+      sub.services[n] = plan.services[n]
+    end
+  end
+  return sub
 end
 
 function M.rollback(c, made)

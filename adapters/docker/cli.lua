@@ -44,7 +44,27 @@ function M.plan(opts, services, project, ctx)
     services = (services and #services > 0) and services or nil,
     profile = opts.profile, file = opts.file, target = "docker",
     project = project, listening = listening, previous = ctx.previous,
+    overrides = M.scale_overrides(ctx.scale),
   })
+end
+
+-- Replica counts set by `deloc scale` ({ ["spark.worker"] = 3, redis = 1 })
+-- as planner overrides; nil when there are none.
+function M.scale_overrides(scale)
+  if type(scale) ~= "table" or next(scale) == nil then return nil end
+  local o = {}
+  for key, n in pairs(scale) do
+    local svc, comp = key:match("^([^.]+)%.(.+)$")
+    if svc then
+      o[svc] = o[svc] or {}
+      o[svc].components = o[svc].components or {}
+      o[svc].components[comp] = { replicas = n }
+    else
+      o[key] = o[key] or {}
+      o[key].replicas = n
+    end
+  end
+  return o
 end
 
 function M.duration(v, default, what)

@@ -163,9 +163,20 @@ function Client:request(r)
   local limited = not r.on_data and self.sem and require("deloc.sched").current()
   if limited then self.sem:acquire() end
   local started = sys.now()
+  -- A streamed answer goes to on_data; keep its start too, for the error
+  -- message should the status say it failed.
+  local head, on_data = nil, r.on_data
+  if on_data then
+    head = {}
+    local kept = 0
+    on_data = function(chunk)
+      if kept < 4096 then head[#head + 1] = chunk; kept = kept + #chunk end
+      return r.on_data(chunk)
+    end
+  end
   local ok, res, err = pcall(transport, self.ep, {
     url = self.ep.base .. url_path, method = method, headers = headers, body = body,
-    on_data = r.on_data, timeout = r.timeout or (not r.on_data and self.timeout or nil),
+    on_data = on_data, timeout = r.timeout or (not r.on_data and self.timeout or nil),
   })
   if limited then self.sem:release() end
   if not ok then error(res, 0) end
@@ -184,6 +195,10 @@ function Client:request(r)
   local ct = header(res, "content-type") or ""
   if ct:find("json", 1, true) and res.body and res.body ~= "" and not r.on_data then
     res.json = json.decode(res.body)
+  end
+  if res.status >= 400 and head and (res.body or "") == "" then
+    res.body = table.concat(head)
+    if ct:find("json", 1, true) then res.json = json.decode(res.body) end
   end
   if res.status >= 400 then
     local msg = res.json and res.json.message or (res.body or ""):gsub("%s+$", "")

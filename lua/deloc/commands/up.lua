@@ -80,7 +80,8 @@ function M.run(opts, rest)
   if not st then return fail(warn) end
 
   local plan
-  plan, err = cli.plan(opts, rest, project, { containers = existing.list, previous = st.plan })
+  plan, err = cli.plan(opts, rest, project, { containers = existing.list,
+    previous = st.plan, scale = st.scale })
   if not plan then return fail(err) end
   if plan.verdict and plan.verdict.fits == false then
     local choices = plan.verdict.choices or {}

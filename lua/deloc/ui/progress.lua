@@ -109,7 +109,7 @@ function Progress:event(ev)
   local changed = l.state ~= ev.state or l.detail ~= ev.detail
   l.state, l.detail = ev.state, ev.detail
   l.done = final[ev.state] or false
-  if ev.elapsed then l.elapsed = ev.elapsed end
+  l.elapsed = ev.elapsed
   if l.done and not l.elapsed then l.elapsed = sys.now() - l.started end
   if self.mode == "plain" then
     if changed then

@@ -1,0 +1,69 @@
+-- deloc health [SERVICES...]: healthy or not, with the last probe output.
+local errors = require("deloc.errors")
+local cli = require("deloc.adapters.docker.cli")
+
+local M = {
+  name = "health",
+  order = 23,
+  usage = "deloc health [SERVICES...] [--json]",
+  summary = "check the services' health; exit status 8 if any is not healthy",
+  help = [[
+Shows each container's health and the output of its last check.  Where the
+engine has not run its check yet, deloc runs it now.  Exits 0 when every
+service is healthy (one-shot components: completed), else 8.]],
+  options = {},
+}
+
+function M.run(opts, rest)
+  local project, err = cli.project(opts)
+  if not project then return nil, err end
+  local docker = require("deloc.adapters.docker")
+  local c
+  c, err = docker.connect()
+  if not c then return nil, err end
+  local rows
+  rows, err = docker.health(c, project.name, { services = rest })
+  if not rows then return nil, err end
+  local ok
+  ok, err = cli.check_services(rows, rest)
+  if not ok then return nil, err end
+  local bad = {}
+  for _, r in ipairs(rows) do
+    if not r.healthy then bad[#bad + 1] = r.name end
+  end
+  if opts.json then
+    local out = {}
+    for _, r in ipairs(rows) do
+      out[#out + 1] = { service = r.service, component = r.component, replica = r.replica,
+        name = r.name, state = r.state, healthy = r.healthy, output = r.output }
+    end
+    cli.print_json({ project = project.name, healthy = #bad == 0 and #rows > 0,
+      services = require("deloc.array").of(out) })
+  elseif #rows == 0 then
+    io.stdout:write(("nothing deployed for project '%s'\n"):format(project.name))
+  else
+    local on = cli.color(opts)
+    local term = require("deloc.term")
+    local t = {}
+    for _, r in ipairs(rows) do
+      local name = r.service
+      if r.component and r.component ~= r.service then name = name .. "/" .. r.component end
+      if r.replica > 1 then name = name .. "#" .. r.replica end
+      local verdict = r.healthy and "healthy" or (r.state == "starting" and "starting" or "unhealthy")
+      if r.state == "completed" then verdict = "completed" end
+      if r.state == "exited" or r.state == "created" then verdict = r.state end
+      if on then verdict = term.colorize(true, r.healthy and "green" or "red", verdict) end
+      t[#t + 1] = { name, verdict, (tostring(r.output or ""):gsub("\n", " | ")) }
+    end
+    cli.table({ "SERVICE", "HEALTH", "LAST CHECK" }, t)
+  end
+  if #rows == 0 then
+    return nil, errors.new("UNHEALTHY", ("nothing deployed for project '%s'"):format(project.name))
+  end
+  if #bad > 0 then
+    return nil, errors.new("UNHEALTHY", ("not healthy: %s"):format(table.concat(bad, ", ")))
+  end
+  return 0
+end
+
+return M
