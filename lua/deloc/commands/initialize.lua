@@ -1,4 +1,5 @@
--- deloc init: a commented deloc.yaml and an example user recipe.
+-- deloc init: a commented deloc.yaml and an example user recipe.  (The file is
+-- not init.lua: that name would make it the module deloc.commands itself.)
 local errors = require("deloc.errors")
 
 local M = {
