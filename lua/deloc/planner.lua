@@ -844,7 +844,7 @@ function M.plan(opts)
           service = service, name = name, length = sd.length }
         return file
       end
-      local where = (r.path or svc) .. ": " .. (cname == svc and "" or ("components." .. cname .. ".")) 
+      local where = (r.path or svc) .. ": " .. (cname == svc and "" or ("components." .. cname .. "."))
       -- env
       local env = {}
       local layers = c.env

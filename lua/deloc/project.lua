@@ -17,7 +17,6 @@ local errors = require("deloc.errors")
 local recipe = require("deloc.recipe")
 local planner = require("deloc.planner")
 local profiles = require("deloc.profiles")
-local quantity = require("deloc.quantity")
 
 local M = {}
 
@@ -148,18 +147,11 @@ function M.parse(text, name, dir)
         local okc, kp, msg = planner.check_override(o)
         if not okc then
           -- walk the key path to the deepest table we have marks for
-          local t, last = o, nil
-          local parent, pkey = svcs, n
+          local t, parent, pkey = o, svcs, n
           for _, k in ipairs(kp) do
-            if type(t) == "table" and t[k] ~= nil then
-              parent, pkey = t, k
-              t = t[k]
-            else
-              break
-            end
-            last = k
+            if type(t) ~= "table" or t[k] == nil then break end
+            parent, pkey, t = t, k, t[k]
           end
-          local _ = last
           return bad(at(parent, pkey), ("services.%s%s: %s"):format(n,
             #kp > 0 and ("." .. table.concat(kp, ".")) or "", msg))
         end
@@ -209,17 +201,15 @@ function M.parse(text, name, dir)
       end
       p.profiles[pname] = def
     end
-    for pname, def in pairs(p.profiles) do
+    for pname in pairs(p.profiles) do
       local _, err = profiles.resolve(pname, p.profiles)
       if err then return bad(at(doc.profiles, pname), err.message, err.hint) end
-      local _ = def
     end
   end
   if p.profile then
     local _, err = profiles.resolve(p.profile, p.profiles)
     if err then return bad(value_at(doc, "profile"), err.message, err.hint) end
   end
-  local _ = quantity
   return p
 end
 
