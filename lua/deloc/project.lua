@@ -3,7 +3,8 @@
 --   local project, err = project.load("deloc.yaml")   -- a file that must exist
 --   local project, err = project.find{ file = opts.file }  -- -f FILE, else ./deloc.yaml, else defaults
 --
--- project = { file = path | nil, dir = directory, name = DNS-1123 label,
+-- project = { file = path | nil, dir = absolute directory, base = directory as given,
+--   name = DNS-1123 label,
 --   profile=, target=, reserve = fraction | nil, services = { NAME = overrides },
 --   service_order = { names as written }, recipes = { dirs }, images = { from = to },
 --   mirror = prefix | nil, profiles = { NAME = user profile } }
@@ -89,6 +90,7 @@ function M.parse(text, name, dir)
     end
   end
   local p = { file = name, dir = dir or dirname(name) }
+  p.base = p.dir -- as given, for paths shown to the user
   p.dir = absdir(p.dir)
 
   if doc.project ~= nil then
@@ -227,8 +229,9 @@ end
 
 -- defaults([dir]) -> the project of a directory without a deloc.yaml
 function M.defaults(dir)
-  dir = absdir(dir or ".")
-  return { dir = dir, name = M.dns_name(basename(dir)), services = {}, service_order = {},
+  local base = dir or "."
+  dir = absdir(base)
+  return { dir = dir, base = base, name = M.dns_name(basename(dir)), services = {}, service_order = {},
     recipes = {}, images = {}, profiles = {} }
 end
 

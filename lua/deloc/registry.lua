@@ -53,7 +53,7 @@ end
 -- default_dirs(project) -> { { path=, label= }, ... } | nil, err
 function M.default_dirs(project)
   local dirs = {}
-  local base = project and project.dir or "."
+  local base = project and (project.base or project.dir) or "."
   local in_source_tree = io.open(join(base, "lua/deloc/registry.lua"), "rb")
   if in_source_tree then
     in_source_tree:close()

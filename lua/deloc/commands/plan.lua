@@ -148,8 +148,8 @@ function M.text(plan, opts)
     q.format_memory(cap.usable.memory), q.format_memory(cap.memory),
     q.format_cpu(cap.usable.cpu), q.format_cpu(cap.cpu), math.floor(cap.reserve * 100 + 0.5))
   if v.fits then
-    out[#out + 1] = ("fits: needs %s memory and %s CPUs; %s\n"):format(
-      q.format_memory(v.needed.memory), q.format_cpu(v.needed.cpu), avail)
+    out[#out + 1] = ("fits: needs %s memory and %s CPU%s; %s\n"):format(
+      q.format_memory(v.needed.memory), q.format_cpu(v.needed.cpu), v.needed.cpu == 1 and "" or "s", avail)
     if #v.shrunk > 0 then
       local names = {}
       for _, s in ipairs(v.shrunk) do
