@@ -7,6 +7,7 @@
 --   objects.values(plan) -> { [component key] = { image=, replicas=, resources=, ports= } }
 --   objects.quantity_cpu(0.5) -> "500m";  objects.quantity_bytes(536870912) -> "512Mi"
 --   objects.names(plan, service, component) -> { workload=, service=, key = {path...} }
+--   objects.params(plan) -> the default params below (the driver overrides some)
 --
 -- `params` decides what is a concrete value and what the chart makes a
 -- values reference; the default (the driver's) is concrete everywhere:
@@ -646,6 +647,9 @@ end
 
 M.secret_name = secret_name
 M.secret_owner = secret_owner
+-- objects.params(plan) -> the default (concrete) params, for a caller that
+-- changes one or two of them (the Kubernetes driver: secrets and labels)
+M.params = concrete_params
 M.dns = dns
 
 return M
