@@ -11,7 +11,9 @@ describe("deloc.json", function()
     { "slash not escaped", "a/b", '"a/b"' },
     { "backslash then slash", "a\\/b", '"a\\\\/b"' },
     { "integers without .0", 3, "3" },
-    { "fractions round-trip", 0.1, "0.10000000000000001" },
+    { "fractions in their shortest exact form", 0.1, "0.1" },
+    { "0.15 stays 0.15", 0.15, "0.15" },
+    { "a fraction that needs 17 digits", 0.1 + 0.2, "0.30000000000000004" },
     { "control characters escaped", "a\nb\0", '"a\\nb\\u0000"' },
     { "nested empty array in object", { Cmd = json.array({}) }, '{"Cmd":[]}' },
   }

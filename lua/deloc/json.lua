@@ -27,6 +27,11 @@ local function number_literal(n)
   if n == math.floor(n) and math.abs(n) < 2 ^ 53 then
     return ("%d"):format(n)
   end
+  -- the shortest form that reads back as the same number (0.15, not 0.14999999999999999)
+  for digits = 15, 16 do
+    local s = ("%." .. digits .. "g"):format(n)
+    if tonumber(s) == n then return s end
+  end
   return ("%.17g"):format(n)
 end
 

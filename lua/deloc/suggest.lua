@@ -1,11 +1,12 @@
 -- deloc.suggest: "did you mean ...?" for unknown names.
 local M = {}
 
+-- Edit distance counting a swap of two neighbours as one edit (imgae -> image).
 local function distance(a, b)
   local la, lb = #a, #b
   if la == 0 then return lb end
   if lb == 0 then return la end
-  local prev, cur = {}, {}
+  local before, prev, cur = {}, {}, {}
   for j = 0, lb do prev[j] = j end
   for i = 1, la do
     cur[0] = i
@@ -15,9 +16,13 @@ local function distance(a, b)
       local v = prev[j] + 1
       if cur[j - 1] + 1 < v then v = cur[j - 1] + 1 end
       if prev[j - 1] + cost < v then v = prev[j - 1] + cost end
+      if i > 1 and j > 1 and ca == b:byte(j - 1) and a:byte(i - 1) == b:byte(j)
+        and before[j - 2] + 1 < v then
+        v = before[j - 2] + 1
+      end
       cur[j] = v
     end
-    prev, cur = cur, prev
+    before, prev, cur = prev, cur, before
   end
   return prev[lb]
 end
