@@ -215,6 +215,52 @@ local function wait_for(run, key)
   return r.ok, r.err
 end
 
+-- ---- what to do ----
+
+-- apply.decide(plan, svc, comp, have, ctx) -> actions, surplus, unchanged
+-- have: the component's containers by replica number (from existing()).
+-- actions[i] = { i=, name=, body=, hash=, ctr=, action = "keep" | "start" |
+-- "create" | "recreate" | "wait" }; surplus: containers above the replica
+-- count (or duplicates) to remove; unchanged: every action is "keep".
+function M.decide(plan, svc, comp, have, ctx)
+  local oneshot = comp.kind == "oneshot"
+  local want = comp.replicas or 1
+  local plans = {}
+  local all_same = true
+  for i = 1, want do
+    local body, hash = build.container(plan, svc, comp, i, ctx)
+    local ctr = have[i]
+    local action
+    if not ctr then
+      action = "create"
+    elseif (ctr.Labels or {})[L.hash] ~= hash then
+      action = "recreate"
+    elseif oneshot then
+      if ctr.State == "exited" and (ctr.Status or ""):match("^Exited %(0%)") then
+        action = "keep"
+      elseif ctr.State == "running" then
+        action = "wait"
+      else
+        action = "recreate" -- failed or never started: run it again
+      end
+    elseif ctr.State == "running" then
+      action = "keep"
+    else
+      action = "start"
+    end
+    if action ~= "keep" then all_same = false end
+    plans[i] = { i = i, body = body, hash = hash, ctr = ctr, action = action,
+      name = build.container_name(plan.project, svc.name, comp.name, i) }
+  end
+  local surplus = {}
+  for r, ctr in pairs(have) do
+    if type(r) == "number" and r > want then surplus[#surplus + 1] = ctr end
+  end
+  for _, ctr in ipairs(have.extra or {}) do surplus[#surplus + 1] = ctr end
+  if #surplus > 0 then all_same = false end
+  return plans, surplus, all_same
+end
+
 -- ---- one component ----
 
 local function deploy_component(run, svc, comp)
@@ -254,41 +300,8 @@ local function deploy_component(run, svc, comp)
   end
   if run.interrupted() then return nil, errors.new("INTERRUPTED", "interrupted") end
 
-  local existing = run.existing.by[key] or {}
-  local want = comp.replicas or 1
-  local plans = {}
-  local all_same = true
-  for i = 1, want do
-    local body, hash = build.container(plan, svc, comp, i, { root = run.root })
-    local ctr = existing[i]
-    local action
-    if not ctr then
-      action = "create"
-    elseif (ctr.Labels or {})[L.hash] ~= hash then
-      action = "recreate"
-    elseif oneshot then
-      if ctr.State == "exited" and (ctr.Status or ""):match("^Exited %(0%)") then
-        action = "keep"
-      elseif ctr.State == "running" then
-        action = "wait"
-      else
-        action = "recreate"
-      end
-    elseif ctr.State == "running" then
-      action = "keep"
-    else
-      action = "start"
-    end
-    if action ~= "keep" then all_same = false end
-    plans[i] = { i = i, body = body, hash = hash, ctr = ctr, action = action,
-      name = build.container_name(plan.project, svc.name, comp.name, i) }
-  end
-  local surplus = {}
-  for r, ctr in pairs(existing) do
-    if type(r) == "number" and r > want then surplus[#surplus + 1] = ctr end
-  end
-  for _, ctr in ipairs(existing.extra or {}) do surplus[#surplus + 1] = ctr end
-
+  local plans, surplus, all_same = M.decide(plan, svc, comp, run.existing.by[key] or {},
+    { root = run.root })
   if not all_same then
     -- Shared prerequisites: secrets are on disk already; the network, the
     -- image and the volumes once per run.
@@ -334,7 +347,7 @@ local function deploy_component(run, svc, comp)
     if not ok then return nil, err end
   end
 
-  if all_same and #surplus == 0 then
+  if all_same then
     run.result.unchanged = run.result.unchanged + 1
     if oneshot then
       emit("completed", "unchanged")
@@ -603,20 +616,13 @@ function M.changes(plan, existing, root)
   local out = {}
   for _, pair in ipairs(component_list(plan)) do
     local svc, comp = pair[1], pair[2]
-    local have = existing.by[key_of(svc.name, comp.name)] or {}
-    local want = comp.replicas or 1
-    for i = 1, want do
-      local _, hash = build.container(plan, svc, comp, i, { root = root })
-      local ctr = have[i]
-      if not ctr then
-        out[svc.name] = out[svc.name] or "new"
-      elseif (ctr.Labels or {})[L.hash] ~= hash then
-        out[svc.name] = "changed"
-      end
+    local actions, surplus = M.decide(plan, svc, comp,
+      existing.by[key_of(svc.name, comp.name)] or {}, { root = root })
+    for _, a in ipairs(actions) do
+      if a.action == "create" then out[svc.name] = out[svc.name] or "new" end
+      if a.action == "recreate" then out[svc.name] = "changed" end
     end
-    for r in pairs(have) do
-      if type(r) == "number" and r > want then out[svc.name] = out[svc.name] or "scaled" end
-    end
+    if #surplus > 0 then out[svc.name] = out[svc.name] or "scaled" end
   end
   return out
 end

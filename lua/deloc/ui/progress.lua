@@ -54,7 +54,8 @@ function M.new(opts)
   return setmetatable({
     mode = mode, stream = stream, out = opts.out or io.stdout, color = color,
     order = {}, lines = {}, drawn = 0, start = sys.now(),
-    width = (mode == "live") and term.width(stream) or 0,
+    width = opts.width or ((mode == "live" and (stream == io.stderr or stream == io.stdout))
+      and term.width(stream) or 80),
   }, Progress)
 end
 
