@@ -149,6 +149,11 @@ function Cluster:add_node(name, alloc)
   code, body = self:request("PATCH", "/api/v1/nodes/" .. name .. "/status",
     { status = status }, { content_type = "application/merge-patch+json" })
   assert(code == 200, ("node %s status: %s"):format(name, json.encode(body)))
+  -- admission taints a new node not-ready until a node controller (absent
+  -- here) sees it Ready; this is that controller's step
+  code, body = self:request("PATCH", "/api/v1/nodes/" .. name,
+    { spec = { taints = json.null } }, { content_type = "application/merge-patch+json" })
+  assert(code == 200, ("node %s taints: %s"):format(name, json.encode(body)))
   return body
 end
 

@@ -1,0 +1,462 @@
+-- deloc.adapters.kubernetes.apply: converge a cluster to a plan with
+-- server-side apply.
+--
+--   apply.run(c, plan, opts) -> result | nil, err (err.result holds the result)
+--   opts = { root = project dir, on_event = fn(ev), tick = fn(), wait = true,
+--            timeout = seconds (300), rollback = false, previous = last applied plan,
+--            remove_orphans = false, partial = false (services were named) }
+--   result = { namespace=, created=, configured=, unchanged=, elapsed=,
+--              objects = { ["Kind/name"] = "created" | "configured" | "unchanged" },
+--              components = { ["svc/comp"] = { service=, component=, state=, detail= } },
+--              failed = { "svc/comp", ... }, orphans = { "Kind/name" }, removed = { "Kind/name" },
+--              warnings = { server warnings } }
+--
+-- The namespace first (labelled for Pod Security), then the objects that
+-- are not workloads (service accounts, RBAC, secrets, network policies,
+-- services) together, then each workload once the workloads it depends on
+-- are ready (with wait) -- dependencies first.  An object whose applied
+-- configuration is unchanged is not written: its resourceVersion stays.
+-- Nothing marks an operation "in progress" anywhere, so a killed deloc
+-- leaves nothing to unlock: the next `up` simply converges.
+local errors = require("deloc.errors")
+local sys = require("deloc.sys")
+local sched = require("deloc.sched")
+local client = require("deloc.adapters.kubernetes.client")
+local build = require("deloc.adapters.kubernetes.build")
+
+local L = build.LABEL
+local M = {}
+
+M.POLL = 1
+M.WORKLOAD_KINDS = { Deployment = true, StatefulSet = true, Job = true }
+-- what a project may own, dependents before what they need (removal order)
+M.PROJECT_KINDS = { "Job", "Deployment", "StatefulSet", "Service", "NetworkPolicy", "RoleBinding",
+                    "Role", "Secret", "ConfigMap", "ServiceAccount", "PodDisruptionBudget" }
+
+local function key_of(service, component) return service .. "/" .. component end
+
+-- apply.existing(c, project) -> { ["Kind/name"] = object } | nil, err
+function M.existing(c, project, kinds)
+  local ns = build.namespace(project)
+  local out = {}
+  local _, errs = sched.map(kinds or M.PROJECT_KINDS, function(kind)
+    local items, err = c:list(kind, ns, build.selector(project))
+    if not items then error(err, 0) end
+    for _, it in ipairs(items) do out[kind .. "/" .. it.metadata.name] = it end
+  end, 6)
+  for _, e in pairs(errs) do return nil, e end
+  return out
+end
+
+-- ---- readiness ----
+
+local function condition(obj, type_)
+  for _, cnd in ipairs((obj.status or {}).conditions or {}) do
+    if cnd.type == type_ then return cnd end
+  end
+end
+
+-- ready(obj) -> "ready" | "completed" | "failed", detail | nil, detail (not yet)
+function M.ready(obj)
+  local st = obj.status or {}
+  local md = obj.metadata or {}
+  if obj.kind == "Job" then
+    local done = condition(obj, "Complete")
+    if done and done.status == "True" then return "completed" end
+    local failed = condition(obj, "Failed")
+    if failed and failed.status == "True" then
+      return "failed", failed.message or failed.reason or "the job failed"
+    end
+    return nil, ("%d running, %d failed"):format(st.active or 0, st.failed or 0)
+  end
+  local want = (obj.spec or {}).replicas or 1
+  if (st.observedGeneration or 0) < (md.generation or 0) then return nil, "rollout not observed yet" end
+  local ready = st.readyReplicas or 0
+  local updated = st.updatedReplicas or 0
+  if obj.kind == "Deployment" then
+    local avail = st.availableReplicas or 0
+    if updated >= want and avail >= want and ready >= want and (st.replicas or 0) <= want then
+      return "ready", ("%d/%d ready"):format(ready, want)
+    end
+    local progressing = condition(obj, "Progressing")
+    if progressing and progressing.reason == "ProgressDeadlineExceeded" then
+      return "failed", progressing.message
+    end
+  else
+    if ready >= want and updated >= want and (st.replicas or 0) <= want then
+      return "ready", ("%d/%d ready"):format(ready, want)
+    end
+  end
+  return nil, ("%d/%d ready"):format(ready, want)
+end
+
+-- Why the pods of a workload are not ready yet (the first reason found).
+local function pod_trouble(c, ns, obj)
+  local lab = obj.metadata.labels or {}
+  local pods = c:list("Pod", ns, build.selector(lab[L.project], lab[L.service], lab[L.component]))
+  if not pods then return nil end
+  if #pods == 0 then return "no pod yet" end
+  for _, p in ipairs(pods) do
+    local st = p.status or {}
+    local sched_cond
+    for _, cnd in ipairs(st.conditions or {}) do
+      if cnd.type == "PodScheduled" and cnd.status == "False" then sched_cond = cnd end
+    end
+    if sched_cond then return ("unschedulable: %s"):format(sched_cond.message or sched_cond.reason or "?") end
+    local lists = { st.initContainerStatuses or {}, st.containerStatuses or {} }
+    for _, l in ipairs(lists) do
+      for _, cs in ipairs(l) do
+        local w = cs.state and cs.state.waiting
+        if w and w.reason and w.reason ~= "ContainerCreating" and w.reason ~= "PodInitializing" then
+          return ("%s: %s%s"):format(cs.name, w.reason, w.message and (": " .. w.message) or ""), w.reason
+        end
+        local t = cs.lastState and cs.lastState.terminated
+        if t and (cs.restartCount or 0) > 0 then
+          return ("%s restarted %d times (last exit %s)"):format(cs.name, cs.restartCount, tostring(t.exitCode))
+        end
+      end
+    end
+    if not st.phase or st.phase == "Pending" then return "pod pending" end
+  end
+end
+
+-- wait_ready(c, obj, deadline, emit) -> state | nil, err
+local function wait_ready(run, obj, emit)
+  local c = run.c
+  local path = client.path(obj)
+  local last_detail
+  while true do
+    local live, err = c:get(path)
+    if not live then return nil, err end
+    live.kind = obj.kind
+    local state, detail = M.ready(live)
+    if state == "failed" then
+      return nil, errors.new("DEPLOYMENT_FAILED", ("%s %s failed: %s"):format(obj.kind:lower(),
+        obj.metadata.name, tostring(detail)))
+    elseif state then
+      return state, detail
+    end
+    local trouble = pod_trouble(c, obj.metadata.namespace, obj)
+    detail = trouble or detail
+    if detail ~= last_detail then
+      emit("starting", detail)
+      last_detail = detail
+    end
+    if sys.now() >= run.deadline then
+      return nil, errors.new("TIMEOUT", ("%s %s not ready after %ds: %s"):format(obj.kind:lower(),
+        obj.metadata.name, math.floor(run.timeout), tostring(detail)),
+        { hint = "see 'deloc status' and 'deloc logs'; raise --timeout if it is only slow" })
+    end
+    if sys.signal_pending() then
+      return nil, errors.new("INTERRUPTED", "interrupted while waiting for " .. obj.metadata.name)
+    end
+    sched.sleep(M.POLL)
+  end
+end
+
+-- ---- applying ----
+
+local function apply_one(run, obj)
+  local k = build.key(obj)
+  local before = run.existing[k]
+  local live, err = run.c:apply(obj)
+  if not live then
+    err.message = ("cannot apply %s: %s"):format(k, err.message)
+    return nil, err
+  end
+  local action
+  if not before then
+    action = "created"
+    run.made[#run.made + 1] = obj
+  elseif before.metadata.resourceVersion == live.metadata.resourceVersion then
+    action = "unchanged"
+  else
+    action = "configured"
+  end
+  run.result.objects[k] = action
+  run.result[action] = run.result[action] + 1
+  return live, action
+end
+
+local function settle(run, key, ok, err)
+  local r = run.ready[key]
+  r.done, r.ok, r.err = true, ok, err
+  for _, w in ipairs(r.waiters) do sched.wake(w) end
+  r.waiters = {}
+end
+
+local function wait_for(run, key)
+  local r = run.ready[key]
+  if not r then return true end
+  if not r.done then
+    r.waiters[#r.waiters + 1] = sched.current()
+    sched.suspend()
+  end
+  return r.ok, r.err
+end
+
+local function deploy(run, svc, comp, obj)
+  local function emit(state, detail)
+    run.emit({ service = svc.name, component = comp.name, state = state, detail = detail,
+      elapsed = sys.now() - run.t0 })
+  end
+  local rc = run.result.components[key_of(svc.name, comp.name)]
+  -- dependencies first
+  local names = {}
+  for _, d in ipairs(comp.depends_on or {}) do
+    local dkey = key_of(d.service, d.component or d.service)
+    if run.ready[dkey] and dkey ~= key_of(svc.name, comp.name) then names[#names + 1] = dkey end
+  end
+  -- with wait, a dependency must be ready; without, only applied first
+  if #names > 0 then
+    if run.wait then emit("waiting", "for " .. table.concat(names, ", ")) end
+    for _, dkey in ipairs(names) do
+      local ok, err = wait_for(run, dkey)
+      if not ok then
+        return nil, errors.new("DEPLOYMENT_FAILED", ("not started: %s failed"):format(dkey),
+          { dependency = true, cause = err })
+      end
+    end
+  end
+  emit("applying", obj.kind:lower() .. " " .. obj.metadata.name)
+  local live, action = apply_one(run, obj)
+  if not live then return nil, action end
+  rc.action = action
+  if not run.wait then
+    emit(action, obj.kind:lower() .. " " .. obj.metadata.name)
+    return true
+  end
+  local state, detail = wait_ready(run, obj, emit)
+  if not state then return nil, detail end
+  emit(state, action ~= "unchanged" and detail or "unchanged")
+  return true
+end
+
+-- Removes objects (in PROJECT_KINDS order); returns the keys removed.
+function M.remove_objects(c, objs, emit)
+  local rank = {}
+  for i, k in ipairs(M.PROJECT_KINDS) do rank[k] = i end
+  table.sort(objs, function(a, b)
+    local ra, rb = rank[a.kind] or 0, rank[b.kind] or 0
+    if ra ~= rb then return ra < rb end
+    return a.metadata.name < b.metadata.name
+  end)
+  local removed = {}
+  for _, o in ipairs(objs) do
+    local ok, err = c:delete({ kind = o.kind, metadata = o.metadata })
+    if not ok then return nil, err, removed end
+    removed[#removed + 1] = build.key(o)
+    if emit then
+      local lab = o.metadata.labels or {}
+      emit({ service = lab[L.service] or "deloc", component = lab[L.component], state = "removed",
+        detail = build.key(o) })
+    end
+  end
+  return removed
+end
+
+-- Undoes a failed run: re-applies the previous plan's objects (an upgrade)
+-- and removes what this run created that the previous plan did not have.
+local function rollback(run, opts)
+  run.emit({ service = "deloc", state = "rolling back",
+    detail = opts.previous and "re-applying the previous revision" or "removing what this run created" })
+  local keep = {}
+  if opts.previous and not run.fresh then
+    local prev = build.objects(opts.previous, opts.root)
+    for _, o in ipairs(prev or {}) do
+      if o.kind ~= "Namespace" then
+        keep[build.key(o)] = true
+        local ok, err = run.c:apply(o)
+        if not ok then return nil, err end
+      end
+    end
+  end
+  local gone = {}
+  for _, o in ipairs(run.made) do
+    if not keep[build.key(o)] and o.kind ~= "Namespace" then gone[#gone + 1] = o end
+  end
+  local removed, err = M.remove_objects(run.c, gone)
+  if not removed then return nil, err end
+  if run.fresh then
+    local ok, derr = run.c:delete({ kind = "Namespace", metadata = { name = run.ns } })
+    if not ok then return nil, derr end
+    removed[#removed + 1] = "Namespace/" .. run.ns
+  end
+  run.result.rolled_back = removed
+  return true
+end
+
+local function check_namespace(c, plan)
+  local ns = build.namespace(plan.project)
+  local live, err = c:get("/api/v1/namespaces/" .. ns)
+  if not live then
+    if err.status == 404 then return false end
+    return nil, err
+  end
+  local lab = (live.metadata or {}).labels or {}
+  if lab[L.project] ~= plan.project then
+    return nil, errors.new("DEPLOYMENT_FAILED", ("namespace '%s' exists and does not belong to deloc project '%s'")
+      :format(ns, plan.project), { hint = "rename the project (project: in deloc.yaml) or remove that namespace" })
+  end
+  if live.metadata.deletionTimestamp then
+    return nil, errors.new("BUSY", ("namespace '%s' is being deleted"):format(ns),
+      { hint = "wait until it is gone ('kubectl get namespace " .. ns .. "'), then run up again" })
+  end
+  return true
+end
+
+function M.run(c, plan, opts)
+  opts = opts or {}
+  local t0 = sys.now()
+  local emit = opts.on_event or function() end
+  local run = {
+    c = c, plan = plan, emit = emit, t0 = t0, wait = opts.wait ~= false,
+    timeout = opts.timeout or 300, made = {}, ready = {},
+    ns = build.namespace(plan.project),
+    result = { namespace = build.namespace(plan.project), created = 0, configured = 0, unchanged = 0,
+               objects = {}, components = {}, failed = {}, orphans = {}, removed = {}, warnings = c.warnings },
+  }
+  run.deadline = t0 + run.timeout
+  local objs, err = build.objects(plan, opts.root)
+  if not objs then return nil, err end
+  local had_ns
+  had_ns, err = check_namespace(c, plan)
+  if had_ns == nil then return nil, err end
+  run.fresh = not had_ns
+  local level, reasons = build.pod_security(plan)
+  if level ~= "restricted" then
+    emit({ service = "deloc", state = "warning", detail = ("namespace %s enforces Pod Security '%s', not 'restricted': %s")
+      :format(run.ns, level, table.concat(reasons, "; ")) })
+  end
+  -- the namespace
+  local ns_obj = table.remove(objs, 1)
+  if had_ns then
+    run.existing, err = M.existing(c, plan.project)
+    if not run.existing then return nil, err end
+    local live = c:get("/api/v1/namespaces/" .. run.ns)
+    run.existing[build.key(ns_obj)] = live
+  else
+    run.existing = {}
+  end
+  local ok
+  ok, err = apply_one(run, ns_obj)
+  if not ok then return nil, err end
+
+  -- everything that is not a workload, together
+  local others, workloads = {}, build.workloads(objs)
+  for _, o in ipairs(objs) do
+    if not M.WORKLOAD_KINDS[o.kind] then others[#others + 1] = o end
+  end
+  local _, errs = sched.map(others, function(o)
+    local live, e = apply_one(run, o)
+    if not live then error(e, 0) end
+  end, 6)
+  for _, e in pairs(errs) do
+    if opts.rollback then rollback(run, opts) end
+    return nil, e
+  end
+
+  -- workloads, each once its dependencies are ready
+  local comps = {}
+  for _, sname in ipairs(plan.order) do
+    local svc = plan.services[sname]
+    for _, cname in ipairs(svc.component_order) do
+      local key = key_of(sname, cname)
+      comps[#comps + 1] = { svc, svc.components[cname], workloads[key] }
+      run.ready[key] = { waiters = {} }
+      run.result.components[key] = { service = sname, component = cname }
+    end
+  end
+  local tasks = {}
+  for _, t in ipairs(comps) do
+    local svc, comp, obj = t[1], t[2], t[3]
+    local key = key_of(svc.name, comp.name)
+    tasks[#tasks + 1] = sched.spawn(function()
+      local okd, e = deploy(run, svc, comp, obj)
+      local rc = run.result.components[key]
+      if okd then
+        rc.state = run.wait and (comp.kind == "oneshot" and "completed" or "ready") or rc.action
+      else
+        rc.state, rc.error = "failed", e
+        if errors.is(e) and e.code == "INTERRUPTED" then rc.state = "interrupted" end
+        emit({ service = svc.name, component = comp.name, state = rc.state,
+          detail = errors.is(e) and e.message or tostring(e) })
+      end
+      settle(run, key, okd and true or false, e)
+    end)
+  end
+  if opts.tick then
+    sched.spawn(function()
+      while true do
+        local alive = false
+        for _, t in ipairs(tasks) do if t.state ~= "done" then alive = true end end
+        if not alive then return end
+        opts.tick()
+        sched.sleep(0.2)
+      end
+    end)
+  end
+  for _, t in ipairs(tasks) do
+    local okw, e = sched.wait(t)
+    if not okw then
+      return nil, errors.is(e) and e or errors.new("DEPLOYMENT_FAILED", tostring(e))
+    end
+  end
+
+  -- what the project has that the plan does not: old jobs (a new
+  -- configuration is a new job) go; the rest with remove_orphans
+  local desired = {}
+  for _, o in ipairs(objs) do desired[build.key(o)] = true end
+  local stale = {}
+  for k, o in pairs(run.existing) do
+    local lab = o.metadata.labels or {}
+    local planned_svc = plan.services[lab[L.service] or ""] ~= nil
+    if not desired[k] and o.kind ~= "Namespace" and (planned_svc or not opts.partial) then
+      local planned_comp = planned_svc and plan.services[lab[L.service]].components[lab[L.component] or ""]
+      if (o.kind == "Job" and planned_comp) or opts.remove_orphans then
+        stale[#stale + 1] = o
+      else
+        run.result.orphans[#run.result.orphans + 1] = k
+        emit({ service = lab[L.service] or "deloc", component = lab[L.component], state = "orphan",
+          detail = k .. " is not in the plan (--remove-orphans removes it)" })
+      end
+    end
+  end
+  local failed_any = false
+  for _, t in ipairs(comps) do
+    local key = key_of(t[1].name, t[2].name)
+    if run.result.components[key].error then
+      failed_any = true
+      run.result.failed[#run.result.failed + 1] = key
+    end
+  end
+  if #stale > 0 and not failed_any then
+    local removed, rerr = M.remove_objects(c, stale, emit)
+    for _, k in ipairs(removed or {}) do run.result.removed[#run.result.removed + 1] = k end
+    if not removed then return nil, rerr end
+  end
+  table.sort(run.result.orphans)
+  run.result.elapsed = sys.now() - t0
+  run.result.made = run.made
+
+  if failed_any then
+    local first
+    for _, key in ipairs(run.result.failed) do
+      local e = run.result.components[key].error
+      if not first and not (errors.is(e) and e.dependency) then first = e end
+    end
+    first = first or run.result.components[run.result.failed[1]].error
+    if opts.rollback then
+      local rok, rerr = rollback(run, opts)
+      if not rok then
+        emit({ service = "deloc", state = "failed", detail = "rollback: " .. tostring(rerr) })
+      end
+    end
+    if not errors.is(first) then first = errors.new("DEPLOYMENT_FAILED", tostring(first)) end
+    first.result = run.result
+    return nil, first
+  end
+  return run.result
+end
+
+return M
