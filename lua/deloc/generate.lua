@@ -78,7 +78,8 @@ function M.compose_file(plan, path, opts)
   end
   local dir = dirname(path)
   if not sys.isdir(dir) then
-    return io_error(("cannot write '%s': no such directory '%s'"):format(path, dir), nil, path)
+    local what = sys.exists(dir) and "'%s' is not a directory" or "no such directory '%s'"
+    return io_error(("cannot write '%s': " .. what):format(path, dir), nil, path)
   end
   local root = plan.dir or "."
   local secrets_dir = opts.secrets_dir
@@ -140,6 +141,9 @@ local function write_tree(dir, files, is_ours, force)
     end
   end
   local parent = dirname(dir)
+  if sys.exists(parent) and not sys.isdir(parent) then
+    return io_error(("cannot write '%s': '%s' is not a directory"):format(dir, parent), nil, dir)
+  end
   if not sys.isdir(parent) then
     local ok, err = sys.mkdir_p(parent)
     if not ok then
