@@ -13,11 +13,14 @@ else a tar archive of the service's data volumes.  The default file is
 SERVICE-YYYYmmdd-HHMMSS.backup in the current directory; '-o -' writes to
 standard output.  'deloc restore SERVICE FILE' puts it back.]],
   options = {
+    require("deloc.targets").option, require("deloc.targets").context_option,
     { "output", "o", arg = "FILE", help = "where to write the backup" },
   },
 }
 
 function M.run(opts, rest)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
+  if handled then return code, terr end
   local service = rest[1]
   if not service or rest[2] then
     return nil, errors.new("USAGE", "backup needs one service", { hint = M.usage })

@@ -12,12 +12,15 @@ whatever state it is in -- also what a crashed run or a backup helper left
 behind -- and resets the state file.  Generated secrets stay in
 .deloc/secrets/ unless --secrets is given.]],
   options = {
+    require("deloc.targets").option, require("deloc.targets").context_option,
     { "secrets", help = "delete the generated secrets too" },
     cli.wait_lock_option,
   },
 }
 
 function M.run(opts)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, nil)
+  if handled then return code, terr end
   local project, err = cli.project(opts)
   if not project then return nil, err end
   local lock

@@ -11,6 +11,7 @@ Removes containers in reverse dependency order (what depends on a service goes
 first; independent ones together), then the project network.  Data volumes
 stay unless --volumes is given.  Secrets stay in .deloc/secrets/.]],
   options = {
+    require("deloc.targets").option, require("deloc.targets").context_option,
     { "volumes", help = "remove the data volumes too" },
     { "timeout", arg = "DURATION", help = "how long a container may take to stop (default 5s)" },
     cli.wait_lock_option,
@@ -18,6 +19,8 @@ stay unless --volumes is given.  Secrets stay in .deloc/secrets/.]],
 }
 
 function M.run(opts, rest)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
+  if handled then return code, terr end
   local project, err = cli.project(opts)
   if not project then return nil, err end
   local t

@@ -11,10 +11,12 @@ local M = {
 Shows each container's health and the output of its last check.  Where the
 engine has not run its check yet, deloc runs it now.  Exits 0 when every
 service is healthy (one-shot components: completed), else 8.]],
-  options = {},
+  options = { require("deloc.targets").option, require("deloc.targets").context_option },
 }
 
 function M.run(opts, rest)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
+  if handled then return code, terr end
   local project, err = cli.project(opts)
   if not project then return nil, err end
   local docker = require("deloc.adapters.docker")

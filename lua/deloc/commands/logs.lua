@@ -11,6 +11,7 @@ Each line is prefixed with its service (and component and replica); lines of
 several services are merged in time order.  -f keeps following until every
 container stops or Ctrl-C.  --since takes a duration (10m, 2h) or a unix time.]],
   options = {
+    require("deloc.targets").option, require("deloc.targets").context_option,
     { "follow", "f", help = "keep printing new lines" },
     { "tail", "n", arg = "N", help = "only the last N lines of each container (default: all)" },
     { "since", arg = "T", help = "only lines newer than T (10m, 2h, or a unix time)" },
@@ -21,6 +22,8 @@ container stops or Ctrl-C.  --since takes a duration (10m, 2h) or a unix time.]]
 local palette = { "cyan", "yellow", "green", "magenta", "blue", "red" }
 
 function M.run(opts, rest)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
+  if handled then return code, terr end
   local project, err = cli.project(opts)
   if not project then return nil, err end
   local logs = require("deloc.adapters.docker.logs")

@@ -21,6 +21,7 @@ component, then the verdict.  Nothing is started or written.
 
 Exit status 4 when the stack does not fit (the verdict says why and what to do).]],
   options = {
+    require("deloc.targets").context_option,
     { "profile", "p", arg = "NAME", help = "sizing profile: minimal, development, production or the project's" },
     { "target", "t", arg = "NAME", help = "docker or kubernetes" },
     { "set", arg = "SVC.KEY=VALUE", many = true, help = "override a value (see above)" },
@@ -196,6 +197,8 @@ function M.text(plan, opts)
 end
 
 function M.run(opts, args)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, args)
+  if handled then return code, terr end
   -- A plan is a short batch job: compiling traces (and the hundreds of
   -- mprotect calls that come with them) costs more than it saves here
   -- (17 -> 14 ms for 50 services, measured).

@@ -11,10 +11,12 @@ local M = {
 The inverse of 'deloc backup': the recipe's restore command reads the file
 (Postgres: pg_restore --clean, Redis: the snapshot is loaded), or the volume
 archive is unpacked over the service's data volumes while it is stopped.]],
-  options = { cli.wait_lock_option },
+  options = { cli.wait_lock_option, require("deloc.targets").option, require("deloc.targets").context_option },
 }
 
 function M.run(opts, rest)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
+  if handled then return code, terr end
   local service, file = rest[1], rest[2]
   if not service or not file or rest[3] then
     return nil, errors.new("USAGE", "restore needs a service and a file", { hint = M.usage })

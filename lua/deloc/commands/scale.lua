@@ -14,6 +14,7 @@ nothing changes.  Other services are not touched.  The count sticks: later
 'deloc up' runs keep it until you scale again.  Without =N, shows the
 current replicas.]],
   options = {
+    require("deloc.targets").option, require("deloc.targets").context_option,
     cli.timeout_option,
     cli.wait_lock_option,
   },
@@ -34,6 +35,8 @@ local function find_component(plan, svc_name, comp_name)
 end
 
 function M.run(opts, rest)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
+  if handled then return code, terr end
   if #rest == 0 then return nil, errors.new("USAGE", "scale needs SERVICE=N", { hint = M.usage }) end
   local project, err = cli.project(opts)
   if not project then return nil, err end

@@ -12,6 +12,7 @@ Built from the Docker engine's labels (one request), so it is right even
 without the state file.  --stats adds CPU and memory use against the limits
 (one stats request per running container, made in parallel).]],
   options = {
+    require("deloc.targets").option, require("deloc.targets").context_option,
     { "stats", "s", help = "add CPU and memory use (slower: asks each container)" },
   },
 }
@@ -31,6 +32,8 @@ local function colour(on, state)
 end
 
 function M.run(opts, rest)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
+  if handled then return code, terr end
   local project, err = cli.project(opts)
   if not project then return nil, err end
   local docker = require("deloc.adapters.docker")

@@ -7,12 +7,15 @@ local M = {
   usage = "deloc stop [SERVICES...] [--timeout DURATION]",
   summary = "stop services without removing them ('deloc up' starts them again)",
   options = {
+    require("deloc.targets").option, require("deloc.targets").context_option,
     { "timeout", arg = "DURATION", help = "how long a container may take to stop (default 10s)" },
     cli.wait_lock_option,
   },
 }
 
 function M.run(opts, rest)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
+  if handled then return code, terr end
   local project, err = cli.project(opts)
   if not project then return nil, err end
   local t

@@ -20,6 +20,7 @@ output and log lines.  --rollback removes what this run created if it fails.
 Secrets are generated once per project under .deloc/secrets/ (mode 0600) and
 handed to containers as files under /run/secrets/.]],
   options = {
+    require("deloc.targets").option, require("deloc.targets").context_option,
     cli.profile_option,
     { "wait", help = "wait until every service is healthy (default on a terminal)" },
     cli.timeout_option,
@@ -56,6 +57,8 @@ local function endpoints(plan, result)
 end
 
 function M.run(opts, rest)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
+  if handled then return code, terr end
   local project, err = cli.project(opts)
   if not project then return nil, err end
   local timeout

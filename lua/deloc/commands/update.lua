@@ -12,6 +12,7 @@ whose configuration changed, one service at a time in dependency order,
 waiting until each is healthy before the next.  Stops at the first that fails;
 the ones before it stay updated.  Unchanged services are not touched.]],
   options = {
+    require("deloc.targets").option, require("deloc.targets").context_option,
     cli.profile_option,
     cli.timeout_option,
     cli.wait_lock_option,
@@ -19,6 +20,8 @@ the ones before it stay updated.  Unchanged services are not touched.]],
 }
 
 function M.run(opts, rest)
+  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
+  if handled then return code, terr end
   local project, err = cli.project(opts)
   if not project then return nil, err end
   local timeout
