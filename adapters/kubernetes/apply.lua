@@ -156,10 +156,41 @@ end
 
 -- ---- applying ----
 
+-- A StatefulSet's volume claim templates (and selector, service name)
+-- cannot change in place: the StatefulSet is deleted with its pods and
+-- claims orphaned, then applied again and adopts them (pods roll to the new
+-- template; existing claims keep their size -- resizing a claim is the
+-- storage class's business).
+local function replace_statefulset(run, obj)
+  run.emit({ service = (obj.metadata.labels or {})[L.service] or "deloc",
+    component = (obj.metadata.labels or {})[L.component], state = "recreating",
+    detail = "statefulset " .. obj.metadata.name .. ": a field that cannot change in place changed" })
+  local ok, err = run.c:delete(obj, { propagationPolicy = "Orphan" })
+  if not ok then return nil, err end
+  local deadline = sys.now() + 60
+  while true do
+    local live, gerr = run.c:get(client.path(obj))
+    if not live then
+      if gerr.status == 404 then break end
+      return nil, gerr
+    end
+    if sys.now() > deadline then
+      return nil, errors.new("TIMEOUT", ("statefulset %s is still being deleted after 60s"):format(obj.metadata.name),
+        { hint = "the cluster's garbage collector removes it; run up again once it is gone" })
+    end
+    sched.sleep(0.5)
+  end
+  return run.c:apply(obj)
+end
+
 local function apply_one(run, obj)
   local k = build.key(obj)
   local before = run.existing[k]
   local live, err = run.c:apply(obj)
+  if not live and obj.kind == "StatefulSet" and err.status == 422
+      and tostring(err.message):find("updates to statefulset spec for fields other than", 1, true) then
+    live, err = replace_statefulset(run, obj)
+  end
   if not live then
     err.message = ("cannot apply %s: %s"):format(k, err.message)
     return nil, err

@@ -174,6 +174,10 @@ describe("kubernetes: up, re-apply, validation, down against a real API server #
     for _, r in ipairs(doc.services) do names[#names + 1] = r.service .. "/" .. r.component end
     assert.is_true(#names >= 3)
     assert.matches("postgres/postgres", table.concat(names, " "), 1, true)
+    -- nothing runs without a kubelet: health says so, with exit status 8
+    st, _, err = deloc({ "health" })
+    assert.equal(8, st)
+    assert.matches("not healthy: ", err, 1, true)
     st, out, err = deloc({ "up", "--no-wait" })
     assert.equal(0, st, err)
     local ns = build.namespace(project)
@@ -334,6 +338,35 @@ users:
     end
     local code, body = k:request("GET", "/api/v1/namespaces/" .. ns)
     assert.is_true(code == 404 or body.metadata.deletionTimestamp ~= nil)
+  end)
+
+  it("--rollback after a failed upgrade re-applies the previous revision", function()
+    local p = e2e.project("k8s-upgrade")
+    local d = e2e.workdir(p, "services:\n  redis:\n    resources: { memory: 200Mi }\n")
+    finally(function() e2e.rmdir(d) end)
+    local env = { KUBECONFIG = k.kubeconfig, DELOC_TARGET = "kubernetes" }
+    local st, _, err = e2e.deloc({ "up", "--no-wait" }, { cwd = d, env = env, timeout = 60 })
+    assert.equal(0, st, err)
+    local ns = require("deloc.adapters.kubernetes.build").namespace(p)
+    local path = "/apis/apps/v1/namespaces/" .. ns .. "/statefulsets/redis"
+    local function memory()
+      local code, body = k:request("GET", path)
+      assert.equal(200, code)
+      return body.spec.template.spec.containers[1].resources.limits.memory, body.metadata.resourceVersion
+    end
+    local before, rv = memory()
+    assert.equal("200Mi", before)
+    assert(sys.write_atomic(d .. "/deloc.yaml", ("project: %s\nservices:\n  redis:\n    resources: { memory: 300Mi }\n"):format(p)))
+    st, _, err = e2e.deloc({ "up", "--wait", "--timeout", "3s", "--rollback" }, { cwd = d, env = env, timeout = 60 })
+    assert.equal(6, st, err)
+    assert.matches("re-applying the previous revision", err, 1, true)
+    local after, rv2 = memory()
+    assert.equal("200Mi", after)
+    assert.not_equal(rv, rv2) -- it was upgraded, then rolled back
+    -- and nothing is stuck: the upgrade goes through when asked again
+    st, _, err = e2e.deloc({ "up", "--no-wait" }, { cwd = d, env = env, timeout = 60 })
+    assert.equal(0, st, err)
+    assert.equal("300Mi", (memory()))
   end)
 
   it("a killed deloc leaves nothing stuck: the next up just converges", function()
