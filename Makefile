@@ -42,7 +42,7 @@ C_OBJS   := $(patsubst src/%.c,$(BUILD)/%.o,$(C_SRCS))
 BINDINGS := $(patsubst src/l_%.c,%,$(sort $(wildcard src/l_*.c)))
 LUA_SRCS := $(sort $(shell find lua adapters recipes -name '*.lua' 2>/dev/null))
 
-.PHONY: all deps install uninstall test unit e2e ctest bench demo demo-down clean format check-format
+.PHONY: all deps install uninstall test unit e2e test-k8s-full ctest bench demo demo-down clean format check-format
 
 all: deps deloc
 
@@ -121,6 +121,12 @@ unit: all ctest
 
 e2e: all
 	$(Q)./spec/run e2e
+
+# Kubernetes with controllers, a scheduler and kwok's fake nodes: workloads
+# become Ready, so --wait, rollback and scale are tested (not part of `make test`:
+# the extra builds are long on a cold machine).
+test-k8s-full: all
+	$(Q)./spec/run k8sfull
 
 bench: all
 	$(Q)./bench/run
