@@ -47,7 +47,7 @@ LUA_SRCS := $(sort $(shell find lua adapters recipes -name '*.lua' 2>/dev/null))
 all: deps deloc
 
 deps:
-	$(Q)missing=$$(for p in $(BUILD_PKGS) $(if $(filter test unit e2e,$(MAKECMDGOALS)),$(TEST_PKGS)); do \
+	$(Q)missing=$$(for p in $(BUILD_PKGS) $(if $(filter test unit e2e test-k8s-full bench demo,$(MAKECMDGOALS)),$(TEST_PKGS)); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing missing packages:" $$missing; \
