@@ -119,3 +119,41 @@ describe("deloc command line", function()
     assert.matches("cannot run '/nonexistent/x.lua'", err, 1, true)
   end)
 end)
+
+describe("deloc option parsing", function()
+  local cli = require("deloc.cli")
+  local args = require("deloc.args")
+
+  it("lets a command's own short option win over the global one", function()
+    local cmd = { name = "x", usage = "", summary = "",
+      options = { { "follow", "f", help = "keep going" } } }
+    local opts, rest = args.parse({ "-f", "svc" }, cli.options_of(cmd))
+    assert.is_true(opts.follow)
+    assert.is_nil(opts.file)
+    assert.same({ "svc" }, rest)
+    opts = args.parse({ "--file", "p.yaml" }, cli.options_of(cmd))
+    assert.equal("p.yaml", opts.file)
+  end)
+
+  it("parses --name=value, --no-flag, repeated and combined short flags", function()
+    local options = { { "set", arg = "K=V", many = true }, { "wait", "w" }, { "json", "j" } }
+    local opts, rest = args.parse({ "--set=a=1", "--set", "b=2", "--no-wait", "-j", "x" }, options)
+    assert.same({ "a=1", "b=2" }, opts.set)
+    assert.is_false(opts.wait)
+    assert.is_true(opts.json)
+    assert.same({ "x" }, rest)
+    opts = args.parse({ "-wj" }, options)
+    assert.is_true(opts.wait and opts.json)
+  end)
+
+  it("reports a missing value and a value given to a flag", function()
+    local options = { { "timeout", arg = "DURATION" }, { "json" } }
+    local ok, err = args.parse({ "--timeout" }, options)
+    assert.is_nil(ok)
+    assert.equal("USAGE", err.code)
+    assert.matches("needs a value", err.message)
+    ok, err = args.parse({ "--json=yes" }, options)
+    assert.is_nil(ok)
+    assert.matches("takes no value", err.message)
+  end)
+end)

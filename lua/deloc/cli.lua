@@ -73,11 +73,25 @@ function M.find(name)
   })
 end
 
+-- The command's own options, then the global ones it does not redefine:
+-- `logs -f` is --follow, not the global -f/--file.
 function M.options_of(cmd)
-  local all = {}
-  for _, o in ipairs(cmd.options or {}) do all[#all + 1] = o end
+  local all, long, short = {}, {}, {}
+  for _, o in ipairs(cmd.options or {}) do
+    all[#all + 1] = o
+    long[o[1]] = true
+    if o[2] then short[o[2]] = true end
+  end
   if not cmd.raw_args then
-    for _, o in ipairs(M.global_options) do all[#all + 1] = o end
+    for _, o in ipairs(M.global_options) do
+      if not long[o[1]] then
+        if o[2] and short[o[2]] then
+          all[#all + 1] = { o[1], arg = o.arg, help = o.help, many = o.many }
+        else
+          all[#all + 1] = o
+        end
+      end
+    end
   end
   return all
 end
