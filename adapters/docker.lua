@@ -194,10 +194,8 @@ local function removal_tasks(groups, fn)
   for _, k in ipairs(keys) do
     local g = groups[k]
     g.task = sched.spawn(function()
-      for _, d in ipairs(dependents[g] or {}) do
-        while not d.task do sched.sleep(0) end
-        sched.wait(d.task)
-      end
+      -- every group's task exists before the first one runs
+      for _, d in ipairs(dependents[g] or {}) do sched.wait(d.task) end
       return fn(g)
     end)
     tasks[#tasks + 1] = g.task

@@ -538,7 +538,7 @@ function M.run(c, plan, opts)
       while true do
         local alive = false
         for _, t in ipairs(tasks) do if t.state ~= "done" then alive = true end end
-        if not alive then return end
+        if not alive or run.interrupted() then return end
         opts.tick()
         sched.sleep(0.2)
       end

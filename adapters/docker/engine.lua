@@ -183,6 +183,7 @@ function Client:request(r)
   self:trace(method, path .. query_string(r.query), res and res.status or "ERR", started)
   if not res then
     local kind = type(err) == "table" and err.kind
+    if kind == "interrupted" then return nil, errors.new("INTERRUPTED", "interrupted") end
     if kind == "connect" or (not self.version_ok) then return nil, unreachable(self.ep, err and err.message) end
     if kind == "timeout" or (type(err) == "table" and err.code == "TIMEOUT") then
       return nil, errors.new("TIMEOUT", ("the Docker engine did not answer %s %s in time")
