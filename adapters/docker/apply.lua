@@ -127,12 +127,24 @@ local function pull(run, image, service, emit)
   return true
 end
 
+-- The project network, exactly one of that name.  A run killed while its
+-- create was in flight can leave the engine with two networks of the same
+-- name (its duplicate check is best effort); the extra empty ones go.
 local function ensure_network(run)
   local c, plan = run.c, run.plan
   local body = build.network(plan)
-  local ok, err = c:get("/networks/" .. body.Name)
-  if ok then return true end
-  if not (errors.is(err) and err.status == 404) then return nil, err end
+  local nets, err = c:get("/networks", { filters = require("deloc.json").encode({ name = { body.Name } }) })
+  if not nets then return nil, err end
+  local same = {}
+  for _, n in ipairs(nets) do
+    if n.Name == body.Name then same[#same + 1] = n end
+  end
+  if #same > 1 then
+    table.sort(same, function(a, b) return (a.Created or "") < (b.Created or "") end)
+    for i = 2, #same do c:delete("/networks/" .. same[i].Id) end
+  end
+  if #same > 0 then return true end
+  local ok
   ok, err = c:post("/networks/create", nil, body)
   if not ok and not (errors.is(err) and err.status == 409) then return nil, err end
   run.made.network = body.Name

@@ -137,6 +137,10 @@ describe("docker: converge #e2e", function()
       assert.equal(0, st, ("round %d: %s"):format(round, err))
       local by = containers(project)
       assert.same(expected, names_of(by), "round " .. round)
+      local _, nets = e2e.docker({ "network", "ls", "-q", "--filter", "label=dev.deloc.project=" .. project })
+      local n = 0
+      for _ in nets:gmatch("%S+") do n = n + 1 end
+      assert.equal(1, n, "round " .. round .. ": one project network")
       -- and the converged state is stable: another up changes nothing
       local trace = dir .. "/trace" .. round
       st = e2e.deloc({ "up", "--wait" }, { cwd = dir, env = { DELOC_TRACE_API = trace } })
@@ -147,6 +151,8 @@ describe("docker: converge #e2e", function()
     for _, r in ipairs(assert(json.decode(out)).services) do
       assert.truthy(r.state == "healthy" or r.state == "running", r.name .. " " .. r.state)
     end
+    assert.equal(0, (e2e.deloc({ "down", "--volumes" }, { cwd = dir })))
+    assert.same({}, e2e.leftovers(project))
   end)
 
   it("lets one of two concurrent ups work and tells the other it is busy", function()
