@@ -2,6 +2,8 @@
 --
 --   local engine = require("deloc.adapters.docker.engine")
 --   local c, err = engine.connect()            -- pings; err.code ENGINE_UNAVAILABLE
+--   engine.connect{ lazy = true }              -- no ping: the first request tells
+--     (at API 1.41; an older engine's "client version" refusal pings and retries)
 --   local list = c:get("/containers/json", { all = 1, filters = ... })
 --   local r = c:post("/containers/create", { name = "x" }, body)
 --   c:request{ method=, path=, query=, body=, on_data=fn(chunk), timeout=, raw=true }
@@ -201,6 +203,16 @@ function Client:request(r)
     res.body = table.concat(head)
     if ct:find("json", 1, true) then res.json = json.decode(res.body) end
   end
+  if res.status == 400 and not self.version_ok and not r.retried
+      and tostring(res.body):find("client version", 1, true) then
+    -- A lazily connected client guessed a version newer than the engine's:
+    -- settle it with /_ping and ask again.
+    local ok, perr = self:ping()
+    if not ok then return nil, perr end
+    r.retried = true
+    return self:request(r)
+  end
+  if res.status < 400 then self.version_ok = true end
   if res.status >= 400 then
     local msg = res.json and res.json.message or (res.body or ""):gsub("%s+$", "")
     local e = errors.new("DEPLOYMENT_FAILED", msg ~= "" and msg or ("HTTP " .. res.status), {
@@ -286,6 +298,7 @@ function M.connect(opts)
     opts.version = os.getenv("DOCKER_API_VERSION")
   end
   local c = M.new(ep, opts)
+  if opts.lazy then return c end
   return c:ping()
 end
 

@@ -38,7 +38,7 @@ function M.run(opts, rest)
   if not project then return nil, err end
   local docker = require("deloc.adapters.docker")
   local c
-  c, err = docker.connect()
+  c, err = docker.connect({ lazy = true }) -- one request: the list itself
   if not c then return nil, err end
   local rows
   rows, err = cli.in_task(docker.status, c, project.name, { stats = opts.stats, services = rest })
