@@ -462,3 +462,21 @@ describe("progress output", function()
     assert.matches("\27%[32mhealthy", text)
   end)
 end)
+
+describe("docker health check in the container", function()
+  it("passes a plain argv as CMD", function()
+    local h = build.healthcheck({ kind = "exec", exec = { "pg_isready", "-h", "127.0.0.1" },
+      interval = 5, timeout = 3, retries = 10, start_period = 10 })
+    assert.same({ "CMD", "pg_isready", "-h", "127.0.0.1" }, h.Test)
+  end)
+
+  it("sends `sh -c SCRIPT` as CMD-SHELL, so engines that split CMD arguments on spaces (Podman 4) keep the script whole", function()
+    local h = build.healthcheck({ kind = "exec", exec = { "sh", "-c", "redis-cli PING | grep -q PONG" } })
+    assert.same({ "CMD-SHELL", "redis-cli PING | grep -q PONG" }, h.Test)
+  end)
+
+  it("quotes other arguments with spaces for the shell", function()
+    local h = build.healthcheck({ kind = "exec", exec = { "check", "a b", "it's" } })
+    assert.same({ "CMD-SHELL", "exec 'check' 'a b' 'it'\\''s'" }, h.Test)
+  end)
+end)

@@ -313,7 +313,7 @@ local function deploy_component(run, svc, comp)
   if run.interrupted() then return nil, errors.new("INTERRUPTED", "interrupted") end
 
   local plans, surplus, all_same = M.decide(plan, svc, comp, run.existing.by[key] or {},
-    { root = run.root })
+    { root = run.root, podman = run.c.podman })
   if not all_same then
     -- Shared prerequisites: secrets are on disk already; the network, the
     -- image and the volumes once per run.

@@ -84,8 +84,18 @@ function M.healthcheck(h)
   if not h or not h.kind then return nil end
   local test
   if h.kind == "exec" and h.exec then
-    test = array.of({ "CMD" })
-    for _, a in ipairs(h.exec) do test[#test + 1] = tostring(a) end
+    local spaced = false
+    for _, a in ipairs(h.exec) do if tostring(a):find("%s") then spaced = true end end
+    if spaced and #h.exec == 3 and h.exec[1] == "sh" and h.exec[2] == "-c" then
+      test = array.of({ "CMD-SHELL", tostring(h.exec[3]) })
+    elseif spaced then
+      local q = {}
+      for i, a in ipairs(h.exec) do q[i] = "'" .. tostring(a):gsub("'", "'\\''") .. "'" end
+      test = array.of({ "CMD-SHELL", "exec " .. table.concat(q, " ") })
+    else
+      test = array.of({ "CMD" })
+      for _, a in ipairs(h.exec) do test[#test + 1] = tostring(a) end
+    end
   elseif h.kind == "http" and h.port then
     local url = ("http://127.0.0.1:%d%s"):format(h.port, h.path or "/")
     test = array.of({ "CMD-SHELL", ("curl -fsS -o /dev/null '%s' || wget -q -O /dev/null '%s'")
@@ -106,13 +116,20 @@ function M.healthcheck(h)
   }
 end
 
-local function tmpfs_of(list_)
+local function nonroot(u)
+  if u == nil then return false end
+  u = tostring(u)
+  return not (u == "0" or u == "root" or u:match("^0:") or u:match("^root:"))
+end
+
+local function tmpfs_of(list_, chown)
   local t = {}
   local any = false
   for _, e in ipairs(list_ or {}) do
     local path, size = e, nil
     if type(e) == "table" then path, size = e.path, e.size end
     local o = "rw,nosuid,nodev"
+    if chown then o = o .. ",U" end
     if size then o = o .. ",size=" .. math.floor(size) end
     t[path] = o
     any = true
@@ -204,7 +221,7 @@ function M.container(plan, service, component, replica, ctx)
       CapDrop = array.of({ "ALL" }),
       CapAdd = caps,
       ReadonlyRootfs = comp.read_only and true or false,
-      Tmpfs = tmpfs_of(comp.tmpfs),
+      Tmpfs = tmpfs_of(comp.tmpfs, ctx.podman and nonroot(comp.user)),
       PortBindings = bindings,
       Mounts = mounts,
       NetworkMode = network,

@@ -196,7 +196,8 @@ function Client:request(r)
       { context = { endpoint = self.ep.display } })
   end
   local ct = header(res, "content-type") or ""
-  if ct:find("json", 1, true) and res.body and res.body ~= "" and not r.on_data then
+  if (ct:find("json", 1, true) or (ct == "" and (res.body or ""):match("^%s*[%[{]")))
+    and res.body and res.body ~= "" and not r.on_data then
     res.json = json.decode(res.body)
   end
   if res.status >= 400 and head and (res.body or "") == "" then
@@ -284,6 +285,7 @@ function Client:ping()
     self.version = version_less(v, M.MAX_VERSION) and v or M.MAX_VERSION
   end
   self.server_version = v
+  self.podman = header(res, "libpod-api-version") ~= nil
   self.calls.total = self.calls.total - 1 -- the ping is bookkeeping, not work
   self.calls.by["GET /_ping"] = nil
   return self

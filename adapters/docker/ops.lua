@@ -47,7 +47,7 @@ function M.health(c, project, opts)
         r.output = "no health check; " .. (r.healthy and "running" or tostring(info.State and info.State.Status))
         return
       end
-      local log = h.Log or {}
+      local log = type(h.Log) == "table" and h.Log or {}
       local last = log[#log]
       if h.Status == "healthy" or h.Status == "unhealthy" then
         r.healthy = h.Status == "healthy"
