@@ -40,12 +40,18 @@ function M.plan(opts, services, project, ctx)
       end
     end
   end
-  return api.plan({
+  local capacity, cap_warning = require("deloc.adapters.docker.capacity").for_plan({ client = ctx.client })
+  local plan, err = api.plan({
     services = (services and #services > 0) and services or nil,
     profile = opts.profile, file = opts.file, target = "docker",
     project = project, listening = listening, previous = ctx.previous,
-    overrides = M.scale_overrides(ctx.scale),
+    overrides = M.scale_overrides(ctx.scale), capacity = capacity,
   })
+  if plan and cap_warning then
+    plan.warnings = plan.warnings or require("deloc.array").of({})
+    table.insert(plan.warnings, cap_warning)
+  end
+  return plan, err
 end
 
 -- Replica counts set by `deloc scale` ({ ["spark.worker"] = 3, redis = 1 })

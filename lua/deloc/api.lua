@@ -137,6 +137,11 @@ function M.resources(opts)
   local sys = require("deloc.sys")
   local r, err = sys.resources()
   if not r then return nil, err end
+  if opts.capacity then -- e.g. the Docker engine's figures, combined with ours
+    for _, k in ipairs({ "cpu", "memory", "disk" }) do r[k] = opts.capacity[k] end
+    r.source = opts.capacity.source
+    r.engine = opts.capacity.engine
+  end
   local reserve = opts.reserve or 0.15
   r.reserve = reserve
   r.usable = {

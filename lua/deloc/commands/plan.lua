@@ -207,11 +207,22 @@ function M.run(opts, args)
   if not overrides then return nil, err end
   local api = require("deloc.api")
   local plan
+  -- For Docker, the engine's own size counts (Docker Desktop's VM, a remote
+  -- engine); unreachable, the plan sizes to this machine and says so.
+  local capacity, cap_warning
+  if require("deloc.targets").name(opts) == "docker" then
+    capacity, cap_warning = require("deloc.adapters.docker.capacity").for_plan()
+  end
   plan, err = api.plan({
     services = args, profile = opts.profile, target = opts.target, file = opts.file,
     overrides = next(overrides) and overrides or nil, reserve = opts.reserve, explain = opts.explain,
+    capacity = capacity,
   })
   if not plan then return nil, err end
+  if cap_warning then
+    plan.warnings = plan.warnings or require("deloc.array").of({})
+    table.insert(plan.warnings, cap_warning)
+  end
   if opts.json then
     local text, jerr = require("deloc.json").encode(plan, { indent = true })
     if not text then return nil, jerr end

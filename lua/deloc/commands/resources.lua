@@ -21,7 +21,13 @@ function M.run(opts)
     local p = api.project(opts.file)
     reserve = p and p.reserve or nil
   end
-  local r, err = api.resources({ reserve = reserve })
+  -- For Docker the engine's own size counts (the smaller of it and this
+  -- machine for a local engine; its own for a remote one).
+  local capacity, engine_note
+  if require("deloc.targets").name(opts) == "docker" then
+    capacity, engine_note = require("deloc.adapters.docker.capacity").for_plan()
+  end
+  local r, err = api.resources({ reserve = reserve, capacity = capacity })
   if not r then return nil, err end
   if opts.json then
     io.stdout:write(require("deloc.json").encode(r, { indent = true }), "\n")
@@ -34,8 +40,14 @@ function M.run(opts)
     { "memory", q.format_memory(r.memory), q.format_memory(r.usable.memory), src.memory or "" },
     { "disk", r.disk and q.format_memory(r.disk) or "-", r.usable.disk and q.format_memory(r.usable.disk) or "-", src.disk or "" },
   }
+  if r.engine then
+    local e = r.engine
+    rows[#rows + 1] = { "docker engine", ("%s CPUs, %s"):format(q.format_cpu(e.cpu), q.format_memory(e.memory)),
+      "", ("%s (/info)"):format(e.endpoint) }
+  end
   io.stdout:write(require("deloc.ui.table").render({ "RESOURCE", "DETECTED", "USABLE", "FROM" }, rows,
     { align = { nil, "right", "right" } }))
+  if engine_note then io.stdout:write("\n", engine_note, "\n") end
   io.stdout:write(("\nusable = detected minus a %d%% reserve; `deloc plan` sizes stacks to it\n"):format(
     math.floor(r.reserve * 100 + 0.5)))
   return 0

@@ -84,7 +84,7 @@ function M.run(opts, rest)
 
   local plan
   plan, err = cli.plan(opts, rest, project, { containers = existing.list,
-    previous = st.plan, scale = st.scale })
+    previous = st.plan, scale = st.scale, client = c })
   if not plan then return fail(err) end
   if plan.verdict and plan.verdict.fits == false then
     local choices = plan.verdict.choices or {}
