@@ -28,9 +28,10 @@ CPPFLAGS += -I/usr/include/luajit-2.1 -I/usr/include/lua5.1 -iquote src -iquote 
             -DDELOC_VERSION='"$(VERSION)"'
 LDFLAGS  += -Wl,--export-dynamic-symbol='lua*' -Wl,--as-needed
 # Static: LuaJIT, libyaml, lua-cjson (by path: its .pc pulls in a second Lua ABI).
-# Dynamic: libedit (REPL).  libcurl is dlopen'ed by deloc.http on the first request.
+# Dynamic, loaded on first use with dlopen: libedit (deloc repl) and libcurl
+# (deloc.http's first request), so commands that need neither start without them.
 STATIC_LIBS := $(LIBDIR)/libluajit-5.1.a $(LIBDIR)/libyaml.a $(LIBDIR)/liblua5.1-cjson.a
-LDLIBS   += -ledit -lm -ldl
+LDLIBS   += -lm -ldl
 
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -1,5 +1,9 @@
 /* deloc.native.lineedit: libedit's readline for the REPL — line editing,
- * history and tab completion through a Lua function. */
+ * history and tab completion through a Lua function.
+ *
+ * libedit (and the libtinfo, libbsd and libmd it brings) is loaded with dlopen
+ * the first time the REPL needs it: every other command starts without them. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -8,7 +12,67 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <editline/readline.h>
+#include <editline/readline.h> /* types and prototypes only; nothing linked */
+
+/* The libedit functions and variables we use, resolved by dlsym. */
+struct editline {
+  void *handle;
+  char *(*readline)(const char *);
+  int (*add_history)(const char *);
+  int (*read_history)(const char *);
+  int (*write_history)(const char *);
+  void (*stifle_history)(int);
+  char **line_buffer;
+  const char **basic_word_break_characters;
+  char **completer_word_break_characters;
+  rl_completion_func_t **attempted_completion_function;
+  int *attempted_completion_over;
+  int *completion_append_character;
+};
+
+static struct editline el; /* filled once; constant afterwards */
+
+/* Loads libedit once; NULL on success, else why not. */
+static const char *editline_load(void) {
+  if (el.handle)
+    return NULL;
+  void *h = dlopen("libedit.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (h == NULL)
+    return dlerror();
+  struct editline e = {h, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  /* dlsym returns void *; converting through memcpy keeps ISO C happy */
+#define SYM(field, name)                                                       \
+  do {                                                                         \
+    void *p = dlsym(h, name);                                                  \
+    if (p == NULL) {                                                           \
+      dlclose(h);                                                              \
+      return "libedit.so.2 lacks " name;                                       \
+    }                                                                          \
+    memcpy(&e.field, &p, sizeof p);                                            \
+  } while (0)
+  SYM(readline, "readline");
+  SYM(add_history, "add_history");
+  SYM(read_history, "read_history");
+  SYM(write_history, "write_history");
+  SYM(stifle_history, "stifle_history");
+  SYM(line_buffer, "rl_line_buffer");
+  SYM(basic_word_break_characters, "rl_basic_word_break_characters");
+  SYM(completer_word_break_characters, "rl_completer_word_break_characters");
+  SYM(attempted_completion_function, "rl_attempted_completion_function");
+  SYM(attempted_completion_over, "rl_attempted_completion_over");
+  SYM(completion_append_character, "rl_completion_append_character");
+#undef SYM
+  el = e;
+  return NULL;
+}
+
+/* Raises when libedit cannot be loaded: the REPL cannot edit lines without it.
+ */
+static void editline_need(lua_State *L) {
+  const char *why = editline_load();
+  if (why)
+    luaL_error(L, "cannot load libedit for line editing: %s", why);
+}
 
 /* libedit's completion callbacks carry no user pointer: keep the state that
  * registered the completer (the Lua state is the one global we allow). */
@@ -21,15 +85,15 @@ static const char completer_key[] = "deloc.lineedit.completer";
 static char **complete(const char *text, int start, int end) {
   (void)start;
   (void)end;
-  rl_attempted_completion_over = 1; /* never fall back to file names */
-  rl_completion_append_character = '\0'; /* deloc.sys<TAB> then ".cpu" */
+  *el.attempted_completion_over = 1;      /* never fall back to file names */
+  *el.completion_append_character = '\0'; /* deloc.sys<TAB> then ".cpu" */
   lua_State *L = completion_state;
   if (L == NULL)
     return NULL;
   int top = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, completer_key);
   lua_pushstring(L, text);
-  lua_pushstring(L, rl_line_buffer ? rl_line_buffer : "");
+  lua_pushstring(L, *el.line_buffer ? *el.line_buffer : "");
   if (lua_pcall(L, 2, 1, 0) != 0 || !lua_istable(L, -1)) {
     lua_settop(L, top);
     return NULL;
@@ -83,6 +147,7 @@ static void on_sigint(int sig) {
 /* lineedit.readline(prompt) -> line | nil (end of input) | false (Ctrl-C) */
 static int l_lineedit_readline(lua_State *L) {
   const char *prompt = luaL_optstring(L, 1, "> ");
+  editline_need(L);
   struct sigaction sa, old;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint;
@@ -90,7 +155,7 @@ static int l_lineedit_readline(lua_State *L) {
   sigaction(SIGINT, &sa, &old);
   got_sigint = 0;
   completion_state = L;
-  char *line = readline(prompt);
+  char *line = el.readline(prompt);
   completion_state = NULL;
   sigaction(SIGINT, &old, NULL);
   if (got_sigint) {
@@ -109,14 +174,17 @@ static int l_lineedit_readline(lua_State *L) {
 
 /* lineedit.add_history(line) */
 static int l_lineedit_add_history(lua_State *L) {
-  add_history(luaL_checkstring(L, 1));
+  const char *line = luaL_checkstring(L, 1);
+  editline_need(L);
+  el.add_history(line);
   return 0;
 }
 
 /* lineedit.load_history(path) -> true | nil, err */
 static int l_lineedit_load_history(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  if (read_history(path) != 0) {
+  editline_need(L);
+  if (el.read_history(path) != 0) {
     lua_pushnil(L);
     lua_pushfstring(L, "cannot read history '%s'", path);
     return 2;
@@ -129,8 +197,9 @@ static int l_lineedit_load_history(lua_State *L) {
 static int l_lineedit_save_history(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   int max = (int)luaL_optinteger(L, 2, 1000);
-  stifle_history(max);
-  if (write_history(path) != 0) {
+  editline_need(L);
+  el.stifle_history(max);
+  if (el.write_history(path) != 0) {
     lua_pushnil(L);
     lua_pushfstring(L, "cannot write history '%s': %s", path, strerror(errno));
     return 2;
@@ -142,13 +211,14 @@ static int l_lineedit_save_history(lua_State *L) {
 /* lineedit.set_completer(fn(word, line) -> { candidate, ... }) */
 static int l_lineedit_set_completer(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
+  editline_need(L);
   lua_pushvalue(L, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, completer_key);
   /* dotted and colon names are one word: deloc.res<TAB>, obj:me<TAB> */
   static char breaks[] = " \t\n\"\\'`@$><=;|&{(,+-*/%^~#[]";
-  rl_basic_word_break_characters = breaks;
-  rl_completer_word_break_characters = breaks;
-  rl_attempted_completion_function = complete;
+  *el.basic_word_break_characters = breaks;
+  *el.completer_word_break_characters = breaks;
+  *el.attempted_completion_function = complete;
   return 0;
 }
 
