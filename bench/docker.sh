@@ -123,8 +123,32 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else pr
 maxof() { sort -n | tail -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 secs() { awk -v a="$1" 'BEGIN{printf "%.2f s", a/1000}'; }
-# hyperfine json -> median in ms of command i (1-based)
-hmed() { "$deloc" -e "local j=deloc.json.decode(io.open('$1'):read('*a')); io.write(('%.1f'):format(j.results[$2].median*1000))"; }
+# hpool NAME ROUNDS RUNS CMD...: hyperfine -N in ROUNDS rounds of RUNS runs of
+# every command, so the commands alternate and a change of load on the shared
+# machine hits them alike; times are pooled.
+hpool() {
+  local name=$1 rounds=$2 runs=$3 k
+  shift 3
+  for k in $(seq 1 "$rounds"); do
+    hyperfine -N -w 1 -r "$runs" --export-json "$dir/$name.$k.json" "$@" >/dev/null 2>&1 ||
+      { say "hyperfine failed: $*"; exit 1; }
+  done
+}
+# hmed NAME I -> "median_ms cpu_ms" of command I (1-based) over the pooled
+# runs; cpu is the mean user+system time.
+hmed() {
+  "$deloc" -e "
+    local t, cpu, n = {}, 0, 0
+    for k = 1, 1000 do
+      local f = io.open('$dir/$1.' .. k .. '.json'); if not f then break end
+      local r = deloc.json.decode(f:read('*a')).results[$2]; f:close()
+      for _, x in ipairs(r.times) do t[#t + 1] = x end
+      cpu, n = cpu + (r.user + r.system), n + 1
+    end
+    table.sort(t)
+    local m = #t % 2 == 1 and t[(#t + 1) / 2] or (t[#t / 2] + t[#t / 2 + 1]) / 2
+    io.write(('%.1f %.1f\n'):format(m * 1000, cpu / n * 1000))"
+}
 
 # count_healthy PROJECT: containers of the compose project the engine calls healthy.
 count_healthy() {
@@ -168,6 +192,8 @@ compose_down() {
   ms_since "$t0"
 }
 
+load0=$(cut -d' ' -f1 /proc/loadavg)
+
 # ---- up / down, alternating deloc and compose ----
 declare -A res
 for st in chain indep; do
@@ -188,17 +214,16 @@ for st in chain indep; do
         { say "curl over $sock does not see 20 containers"; exit 1; }
       [ "$("$deloc" status -f "$f" | grep -c healthy)" = 20 ] ||
         { say "deloc status does not show 20 healthy services"; exit 1; }
-      hyperfine -N -w 3 -r 30 --export-json "$dir/status.json" \
+      status_rss=$(/usr/bin/time -f %M "$deloc" status -f "$f" 2>&1 >/dev/null | tail -n 1)
+      hpool status 8 5 \
         "$deloc status -f $f" \
         "curl -sS --unix-socket $sock -o /dev/null http://localhost/containers/json?all=1&$enc" \
-        "docker ps -a --filter label=dev.deloc.project=$pfx-chain" >/dev/null 2>&1
-      hyperfine -N -w 1 -r 5 --export-json "$dir/cps.json" \
-        "docker-compose -p $pfx-chainc -f $cf ps" >/dev/null 2>&1
-      hyperfine -N -w 2 -r 20 --export-json "$dir/noop.json" \
-        "$deloc up --wait -f $f" >/dev/null 2>&1
-      grep -q unchanged < <("$deloc" up --wait -f "$f" 2>&1) || { say "second up is not a no-op"; exit 1; }
-      hyperfine -N -w 1 -r 3 --export-json "$dir/cnoop.json" \
-        "docker-compose -p $pfx-chainc -f $cf up -d" >/dev/null 2>&1
+        "docker ps -a --filter label=dev.deloc.project=$pfx-chain"
+      hpool cps 1 5 "docker-compose -p $pfx-chainc -f $cf ps"
+      [ "$("$deloc" up --wait -f "$f" 2>&1 | grep -c ': unchanged')" = 20 ] ||
+        { say "second up is not a no-op"; exit 1; }
+      hpool noop 4 5 "$deloc up --wait -f $f"
+      hpool cnoop 1 3 "docker-compose -p $pfx-chainc -f $cf up -d"
       res[$st.ddown]+="$(deloc_down "$st") "
       res[$st.cdown]+="$(compose_down "$st") "
       continue
@@ -209,18 +234,21 @@ for st in chain indep; do
   done
 done
 
+load1=$(cut -d' ' -f1 /proc/loadavg)
 m() { tr ' ' '\n' <<<"${res[$1]}" | grep . | median; }
 
-st_d=$(hmed "$dir/status.json" 1); st_c=$(hmed "$dir/status.json" 2); st_p=$(hmed "$dir/status.json" 3)
-st_cp=$(hmed "$dir/cps.json" 1)
-echo "\`deloc status\`, 20 services (median of 30) vs curl|$st_d ms ($(ratio "$st_d" "$st_c")× curl)|≤ 2× curl|curl \`GET /containers/json\` (label filter, unix socket) $st_c ms"
-echo "\`deloc status\` vs \`docker ps --filter label=...\`|$st_d ms ($(ratio "$st_d" "$st_p")×)|faster (< 1×)|\`docker ps -a --filter label=...\` $st_p ms"
+read -r st_d st_dcpu < <(hmed status 1)
+read -r st_c st_ccpu < <(hmed status 2)
+read -r st_p st_pcpu < <(hmed status 3)
+read -r st_cp _ < <(hmed cps 1)
+echo "\`deloc status\`, 20 services (median of 40, alternating) vs curl|$st_d ms ($(ratio "$st_d" "$st_c")× curl; CPU $st_dcpu ms, $(ratio "$st_dcpu" "$st_ccpu")×)|≤ 2× curl|curl \`GET /containers/json\` (label filter, unix socket) $st_c ms (CPU $st_ccpu ms)"
+echo "\`deloc status\` vs \`docker ps --filter label=...\`|$st_d ms ($(ratio "$st_d" "$st_p")×)|faster (< 1×)|\`docker ps -a --filter label=...\` $st_p ms (CPU $st_pcpu ms)"
 echo "\`deloc status\` vs \`docker-compose ps\` (median of 5)|$(ratio "$st_cp" "$st_d")× faster|≥ 20× faster|\`docker-compose ps\` $st_cp ms"
 
 for st in chain indep; do
   d=$(m $st.dup) c=$(m $st.cup)
   if [ $st = chain ]; then
-    what="\`deloc up\` 20 services, 3-level dependency chain, until all healthy (median of $reps)"
+    what="\`deloc up\` 20 services, 3-level dependency chain, until all healthy by deloc's exec probe (median of $reps)"
     tgt="≤ 0.6× compose"
   else
     what="\`deloc up\` 20 independent services, until all healthy (median of $reps)"
@@ -228,12 +256,14 @@ for st in chain indep; do
   fi
   echo "$what|$(secs "$d") ($(ratio "$d" "$c")× compose)|$tgt|\`docker-compose up -d\` + wait for healthy (health interval 1s) $(secs "$c")"
 done
-n_d=$(hmed "$dir/noop.json" 1) n_c=$(hmed "$dir/cnoop.json" 1)
-echo "no-op second \`deloc up\`, 20 services (median of 20)|$n_d ms|≤ 50 ms|no-op \`docker-compose up -d\` $n_c ms (median of 3)"
+read -r n_d n_dcpu < <(hmed noop 1)
+read -r n_c _ < <(hmed cnoop 1)
+echo "no-op second \`deloc up\`, 20 services (median of 20)|$n_d ms (CPU $n_dcpu ms)|≤ 50 ms|no-op \`docker-compose up -d\` $n_c ms (median of 3)"
 rss_max=$(tr ' ' '\n' <<<"${res[rss]}" | grep . | maxof)
 rss_med=$(tr ' ' '\n' <<<"${res[rss]}" | grep . | median)
-echo "deloc peak RSS during \`up\` of 20 services (max of $((2 * reps)) runs)|$rss_max KiB (median $rss_med KiB)|≤ 15360 KiB|"
+echo "deloc peak RSS during \`up\` of 20 services (max of $((2 * reps)) runs)|$rss_max KiB (median $rss_med KiB)|≤ 15 MiB (15360 KiB)|\`deloc status\` $status_rss KiB (libcurl loaded, nothing planned)"
 for st in chain indep; do
   d=$(m $st.ddown) c=$(m $st.cdown)
   echo "\`deloc down --volumes\`, 20 services ($st, stop timeout 5s, median of $reps)|$(secs "$d") ($(ratio "$d" "$c")× compose)|parallel, short stop timeout|\`docker-compose down -v -t 5\` $(secs "$c")"
 done
+echo "load average (1 min) at start / end of the Docker benchmarks|$load0 / $load1|context: $(nproc) cores, shared|"
