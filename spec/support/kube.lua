@@ -17,14 +17,29 @@
 --     that allocatable (nothing runs on it: there is no kubelet)
 --   k:service_account_token(name, lifetime) -> a signed bound token (expired when
 --     lifetime < 3600: it starts an hour ago)
---   k:stop()       -- TERM, then KILL after 10 s, to the two pids; removes the directory
+--   k:stop()       -- TERM, then KILL after 10 s, to every pid it started; removes the directory
+--
+-- With workloads that run (make test-k8s-full; binaries from spec/k8s/build-full):
+--   local k = kube.start({ full = true })
+--     also kube-controller-manager (--controllers=*, the service-account key) and
+--     kube-scheduler on the admin kubeconfig, and kwok (spec/k8s/full/kwok-stages.yaml:
+--     kwokctl's default Stages) managing the nodes annotated kwok.x-k8s.io/node=fake
+--   k:add_node(name, alloc)   -- then a kwok node: kwok makes it Ready, the node
+--     controller lifts its not-ready taint; returns once pods can be scheduled on it.
+--     Pods scheduled there become Running and Ready at once; a Job's pods then
+--     Succeeded; deleted pods go (nothing is pulled or run: any image name works)
+--   k:add_volumes(n [, size])  -- n PersistentVolumes (no storage class, Retain,
+--     default size 100Gi) for StatefulSets' claims to bind (there is no provisioner);
+--     a claim deleted leaves its volume Released, not reused
+--   k:check()      -- raises with the log's tail when a process it started has exited
+--   k.full         --> true
 --
 -- The API server: serving certificate from a throw-away CA (openssl CLI), static
 -- tokens (--token-auth-file), client certificates from the same CA, RBAC
 -- authorization, service-account signing keys, the default admission plugins
--- (Pod Security among them).  No controller-manager, scheduler or kubelet: objects
--- are stored and validated, but no pod runs and a deleted namespace stays
--- Terminating.
+-- (Pod Security among them).  Without `full`: no controller-manager, scheduler or
+-- kubelet: objects are stored and validated, but no pod runs and a deleted
+-- namespace stays Terminating.
 local KEY = "spec.support.kube"
 if package.loaded[KEY] then return package.loaded[KEY] end
 
@@ -54,6 +69,16 @@ function M.bin()
   local r = sys.spawn({ argv = { script, "--check" }, timeout = 30 })
   if r and r.status == 0 then return (r.stdout:gsub("%s+$", "")) end
   io.stderr:write("spec/support/kube: building kube-apiserver and etcd (first time only, 20-35 min)\n")
+  local out = run({ script }, { timeout = 3 * 3600 })
+  return (out:gsub("%s+$", ""):match("([^\n]+)$"))
+end
+
+-- M.bin_full() -> directory holding kube-controller-manager, kube-scheduler and kwok
+function M.bin_full()
+  local script = e2e.root .. "/spec/k8s/build-full"
+  local r = sys.spawn({ argv = { script, "--check" }, timeout = 30 })
+  if r and r.status == 0 then return (r.stdout:gsub("%s+$", "")) end
+  io.stderr:write("spec/support/kube: building kube-controller-manager, kube-scheduler and kwok (first time only)\n")
   local out = run({ script }, { timeout = 3 * 3600 })
   return (out:gsub("%s+$", ""):match("([^\n]+)$"))
 end
@@ -113,6 +138,16 @@ end
 local Cluster = {}
 Cluster.__index = Cluster
 
+local function tail(path, n)
+  local text = sys.read_file(path) or ""
+  return text:sub(-(n or 3000))
+end
+
+local function alive(pid)
+  local r = sys.waitpid(pid, true)
+  return r == false
+end
+
 local function b64(path)
   return require("deloc.kubeconfig").base64_encode(assert(sys.read_file(path)))
 end
@@ -139,8 +174,47 @@ function Cluster:request(method, path, body, opts)
   return r.status, decoded ~= nil and decoded or r.body, r.headers
 end
 
+local function kwok_node(self, name, alloc)
+  local res = { cpu = alloc.cpu or "4", memory = alloc.memory or "8Gi", pods = alloc.pods or "110",
+                ["ephemeral-storage"] = alloc.disk or "50Gi" }
+  local code, body = self:request("POST", "/api/v1/nodes", {
+    apiVersion = "v1", kind = "Node",
+    metadata = { name = name, labels = { ["deloc-spec"] = "true", type = "kwok",
+                                         ["kubernetes.io/hostname"] = name, ["kubernetes.io/os"] = "linux" },
+                 annotations = { ["kwok.x-k8s.io/node"] = "fake", ["node.alpha.kubernetes.io/ttl"] = "0" } },
+    -- in the create (a node's status may be set there): kwok's node-initialize
+    -- keeps the allocatable it finds, and gives 1k CPUs and 1Ti when there is none
+    status = { capacity = res, allocatable = res },
+  })
+  assert(code == 201, ("create node %s: %s"):format(name, json.encode(body)))
+  local deadline = sys.now() + 90
+  local last = "not seen"
+  while sys.now() < deadline do
+    self:check()
+    code, body = self:request("GET", "/api/v1/nodes/" .. name)
+    if code == 200 then
+      local ready = false
+      for _, c in ipairs((body.status or {}).conditions or {}) do
+        if c.type == "Ready" and c.status == "True" then ready = true end
+      end
+      local taints = body.spec and body.spec.taints or {}
+      if ready and #taints == 0 then
+        local got = body.status.allocatable or {}
+        assert(got.cpu == res.cpu and got.memory == res.memory and got.pods == res.pods,
+          ("node %s: allocatable %s, not %s"):format(name, json.encode(got), json.encode(res)))
+        return body
+      end
+      last = ("ready=%s taints=%s"):format(tostring(ready), json.encode(taints))
+    end
+    sys.sleep(0.5)
+  end
+  error(("kwok node %s not schedulable after 90s (%s)\nkwok:\n%s\ncontroller-manager:\n%s"):format(name, last,
+    tail(self.dir .. "/kwok.log", 1500), tail(self.dir .. "/controller-manager.log", 1500)), 3)
+end
+
 function Cluster:add_node(name, alloc)
   alloc = alloc or {}
+  if self.full then return kwok_node(self, name, alloc) end
   local status = { capacity = { cpu = alloc.cpu or "4", memory = alloc.memory or "8Gi",
                                 pods = alloc.pods or "110", ["ephemeral-storage"] = alloc.disk or "50Gi" },
                    conditions = { { type = "Ready", status = "True", reason = "KubeletReady",
@@ -159,6 +233,23 @@ function Cluster:add_node(name, alloc)
     { spec = { taints = json.null } }, { content_type = "application/merge-patch+json" })
   assert(code == 200, ("node %s taints: %s"):format(name, json.encode(body)))
   return body
+end
+
+function Cluster:add_volumes(n, size)
+  self.volumes = self.volumes or 0
+  for _ = 1, n do
+    self.volumes = self.volumes + 1
+    local name = ("deloc-spec-pv-%d"):format(self.volumes)
+    local code, body = self:request("POST", "/api/v1/persistentvolumes", {
+      apiVersion = "v1", kind = "PersistentVolume",
+      metadata = { name = name, labels = { ["deloc-spec"] = "true" } },
+      spec = { capacity = { storage = size or "100Gi" }, accessModes = { "ReadWriteOnce" },
+               persistentVolumeReclaimPolicy = "Retain", storageClassName = "",
+               -- never mounted: there is no kubelet
+               hostPath = { path = "/nonexistent/deloc-spec/" .. name } },
+    })
+    assert(code == 201, ("create volume %s: %s"):format(name, json.encode(body)))
+  end
 end
 
 local function b64url(bytes)
@@ -191,11 +282,6 @@ function Cluster:service_account_token(name, lifetime)
   return input .. "." .. b64url(r.stdout)
 end
 
-local function alive(pid)
-  local r = sys.waitpid(pid, true)
-  return r == false
-end
-
 local function stop_pid(pid)
   if not pid then return end
   if not alive(pid) then return end
@@ -209,17 +295,29 @@ local function stop_pid(pid)
   sys.waitpid(pid)
 end
 
+-- the processes start_full adds, in the order they are stopped
+local EXTRA = { { "kwok_pid", "kwok" }, { "scheduler_pid", "scheduler" },
+                { "controller_manager_pid", "controller-manager" } }
+
+function Cluster:check()
+  local procs = { { "etcd_pid", "etcd" }, { "apiserver_pid", "apiserver" } }
+  for _, p in ipairs(EXTRA) do procs[#procs + 1] = p end
+  for _, p in ipairs(procs) do
+    local pid = self[p[1]]
+    if pid and not alive(pid) then
+      self[p[1]] = nil
+      error(("%s exited:\n%s"):format(p[2], tail(self.dir .. "/" .. p[2] .. ".log")), 2)
+    end
+  end
+end
+
 function Cluster:stop()
   if self.stopped then return end
   self.stopped = true
+  for _, p in ipairs(EXTRA) do stop_pid(self[p[1]]) end
   stop_pid(self.apiserver_pid)
   stop_pid(self.etcd_pid)
   if os.getenv("DELOC_KEEP_KUBE") ~= "1" then e2e.rmdir(self.dir) end
-end
-
-local function tail(path, n)
-  local text = sys.read_file(path) or ""
-  return text:sub(-(n or 3000))
 end
 
 local function wait_ready(k)
@@ -243,18 +341,67 @@ local function wait_ready(k)
     tail(k.dir .. "/apiserver.log")), 3)
 end
 
--- kube.start() -> cluster (see the top of the file)
+-- kube-controller-manager, kube-scheduler and kwok on the admin kubeconfig;
+-- returns once the controllers run (the service-account controller has made
+-- default/default).  Their secure ports are off: nothing else listens.
+local function start_full(k)
+  local fbin = M.bin_full()
+  local dir = k.dir
+  k.full = true
+  k.controller_manager_pid = assert(sys.spawn_bg({ argv = {
+    fbin .. "/kube-controller-manager",
+    "--kubeconfig", k.kubeconfig,
+    "--secure-port", "0",
+    "--leader-elect=false",
+    "--controllers", "*",
+    "--service-account-private-key-file", dir .. "/sa.key",
+    "--root-ca-file", k.ca,
+    "--use-service-account-credentials=false",
+    "--concurrent-deployment-syncs", "2", "--concurrent-statefulset-syncs", "2",
+    "--v", "1",
+  }, stdout = dir .. "/controller-manager.log", stderr = dir .. "/controller-manager.log" }))
+  k.scheduler_pid = assert(sys.spawn_bg({ argv = {
+    fbin .. "/kube-scheduler",
+    "--kubeconfig", k.kubeconfig,
+    "--secure-port", "0",
+    "--leader-elect=false",
+    "--v", "1",
+  }, stdout = dir .. "/scheduler.log", stderr = dir .. "/scheduler.log" }))
+  k.kwok_pid = assert(sys.spawn_bg({ argv = {
+    fbin .. "/kwok",
+    "--kubeconfig", k.kubeconfig,
+    "--config", e2e.root .. "/spec/k8s/full/kwok-stages.yaml",
+    "--manage-all-nodes=false",
+    "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
+    "--node-ip", "127.0.0.1",
+    "--node-lease-duration-seconds", "40",
+    "--cidr", "10.244.0.0/16",
+  }, stdout = dir .. "/kwok.log", stderr = dir .. "/kwok.log", env = { HOME = dir } }))
+  local deadline = sys.now() + M.READY_TIMEOUT
+  while sys.now() < deadline do
+    k:check()
+    local code = k:request("GET", "/api/v1/namespaces/default/serviceaccounts/default")
+    if code == 200 then return end
+    sys.sleep(0.5)
+  end
+  error(("kube-controller-manager made no default service account after %ds:\n%s"):format(M.READY_TIMEOUT,
+    tail(dir .. "/controller-manager.log")), 3)
+end
+
+-- kube.start([{ full = true }]) -> cluster (see the top of the file)
 -- A port taken between our look at /proc/net/tcp and the bind is a retry.
-function M.start()
+function M.start(opts)
   for attempt = 1, 3 do
-    local ok, k = pcall(M.start_once)
+    local ok, k = pcall(M.start_once, opts)
     if ok then return k end
     if attempt == 3 or not tostring(k):find("address already in use", 1, true) then error(k, 2) end
   end
 end
 
-function M.start_once()
+function M.start_once(opts)
+  opts = opts or {}
   local bin = M.bin()
+  if opts.full then M.bin_full() end -- a build before anything runs
   local dir = e2e.tmpdir()
   local k = setmetatable({ dir = dir, bin = bin }, Cluster)
   local ok, err = pcall(function()
@@ -320,6 +467,7 @@ users:
     client-certificate-data: %s
     client-key-data: %s
 ]]):format(k.server, k.ca, k.admin_token, k.viewer_token, b64(dir .. "/client.pem"), b64(dir .. "/client.key")))
+    if opts.full then start_full(k) end
   end)
   if not ok then
     k:stop()
