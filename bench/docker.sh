@@ -17,13 +17,13 @@
 #
 # Everything created uses project names bench-<pid>-* and is removed at the
 # end, also on failure or interrupt.  Skips (no rows) without Docker or
-# docker-compose.  Runtime about 3-4 minutes on 2 cores.
+# docker-compose.  Runtime about 4-5 minutes on 2 cores.
 #
-# BENCH_DOCKER_REPS (default 3): repetitions of each heavy up/down run.
+# BENCH_DOCKER_REPS (default 5): repetitions of each heavy up/down run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deloc=$PWD/deloc
-reps=${BENCH_DOCKER_REPS:-3}
+reps=${BENCH_DOCKER_REPS:-5}
 sock=/var/run/docker.sock
 case "${DOCKER_HOST:-}" in unix://*) sock=${DOCKER_HOST#unix://} ;; "") ;; *) sock= ;; esac
 
