@@ -15,6 +15,7 @@
 -- recreates exactly the containers it applies to.
 local json = require("deloc.json")
 local array = require("deloc.array")
+local health = require("deloc.health")
 local bit = require("bit")
 
 local M = {}
@@ -30,10 +31,7 @@ M.LABEL = {
   helper = "dev.deloc.helper",
 }
 
--- Steady-state health checks run no more often than this: 20 containers
--- checking every second use half of a 2-core machine.  deloc probes on its
--- own, promptly, while it waits during `up`.
-M.MIN_HEALTH_INTERVAL = 5
+M.MIN_HEALTH_INTERVAL = health.MIN_INTERVAL
 M.DEFAULT_PIDS_LIMIT = 4096
 M.NS = 1e9
 
@@ -72,47 +70,22 @@ local function list(t)
   return out
 end
 
-local function seconds_ns(v, default)
-  v = tonumber(v) or default
+local function seconds_ns(v)
   return math.floor(v * M.NS + 0.5)
 end
 
 -- A health check in the container for steady state (`docker ps`, restarts
--- are not tied to it).  exec runs as given; http and tcp go through a shell
--- with whatever client the image has.
+-- are not tied to it); the rule is deloc.health's, shared with Compose.
 function M.healthcheck(h)
-  if not h or not h.kind then return nil end
-  local test
-  if h.kind == "exec" and h.exec then
-    local spaced = false
-    for _, a in ipairs(h.exec) do if tostring(a):find("%s") then spaced = true end end
-    if spaced and #h.exec == 3 and h.exec[1] == "sh" and h.exec[2] == "-c" then
-      test = array.of({ "CMD-SHELL", tostring(h.exec[3]) })
-    elseif spaced then
-      local q = {}
-      for i, a in ipairs(h.exec) do q[i] = "'" .. tostring(a):gsub("'", "'\\''") .. "'" end
-      test = array.of({ "CMD-SHELL", "exec " .. table.concat(q, " ") })
-    else
-      test = array.of({ "CMD" })
-      for _, a in ipairs(h.exec) do test[#test + 1] = tostring(a) end
-    end
-  elseif h.kind == "http" and h.port then
-    local url = ("http://127.0.0.1:%d%s"):format(h.port, h.path or "/")
-    test = array.of({ "CMD-SHELL", ("curl -fsS -o /dev/null '%s' || wget -q -O /dev/null '%s'")
-      :format(url, url) })
-  elseif h.kind == "tcp" and h.port then
-    test = array.of({ "CMD-SHELL", ("nc -z 127.0.0.1 %d || bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'")
-      :format(h.port, h.port) })
-  else
-    return nil -- log patterns are watched by deloc during up only
-  end
-  local interval = math.max(tonumber(h.interval) or M.MIN_HEALTH_INTERVAL, M.MIN_HEALTH_INTERVAL)
+  local test = health.test(h)
+  if not test then return nil end
+  local t = health.timing(h)
   return {
     Test = test,
-    Interval = seconds_ns(interval),
-    Timeout = seconds_ns(h.timeout, 3),
-    Retries = math.floor(tonumber(h.retries) or 3),
-    StartPeriod = seconds_ns(h.start_period, 0),
+    Interval = seconds_ns(t.interval),
+    Timeout = seconds_ns(t.timeout),
+    Retries = t.retries,
+    StartPeriod = seconds_ns(t.start_period),
   }
 end
 
