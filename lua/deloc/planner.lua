@@ -12,7 +12,9 @@
 --     mirror = "registry.local:5000/",
 --     capacity = { cpu=, memory=, disk=, source = {...} },  -- instead of this machine's
 --                                      -- (the Docker driver passes the engine's /info)
---     listening = { [5432] = true },   -- host ports in use (default: /proc/net/tcp{,6}, udp{,6})
+--     listening = { [5432] = true },   -- host ports in use, or a function returning them,
+--                                      -- called only if a port is published (default:
+--                                      -- /proc/net/tcp{,6}, udp{,6})
 --     previous = plan,                 -- last applied plan: its host ports are ours, kept
 --     explain = true,                  -- plan.explain says where each value came from
 --   }
@@ -738,8 +740,16 @@ function M.plan(opts)
     end
   end
 
-  -- host ports
-  local listening = opts.listening or M.listening()
+  -- host ports: the set of ports in use is read only when a published port
+  -- needs checking (reading /proc/net costs ~3 ms of a plan that may publish none)
+  local listening = opts.listening or M.listening
+  if type(listening) == "function" then
+    local load, set = listening, nil
+    listening = setmetatable({}, { __index = function(_, port)
+      set = set or load()
+      return set[port]
+    end })
+  end
   local own = {}
   if opts.previous and opts.previous.services then
     for sname, ps in pairs(opts.previous.services) do
