@@ -37,18 +37,7 @@ local LABEL = {
   hash = "dev.deloc.config-hash",
 }
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t or {}) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
-
-local function seq(t)
-  local out = array.of({})
-  for i, v in ipairs(t or {}) do out[i] = tostring(v) end
-  return out
-end
+local sorted_keys, seq = array.sorted_keys, array.strings
 
 -- The Compose service name of a component.
 function M.service_name(service, component)

@@ -57,18 +57,7 @@ function M.container_name(project, service, component, replica)
   return ("%s-%s-%s-%d"):format(project, service, component, replica or 1)
 end
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t or {}) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
-
-local function list(t)
-  local out = array.of({})
-  for i, v in ipairs(t or {}) do out[i] = tostring(v) end
-  return out
-end
+local sorted_keys, list = array.sorted_keys, array.strings
 
 local function seconds_ns(v)
   return math.floor(v * M.NS + 0.5)
@@ -164,9 +153,6 @@ function M.container(plan, service, component, replica, ctx)
                             ReadOnly = true }
   end
 
-  local caps = array.of({})
-  for i, c in ipairs(comp.capabilities or {}) do caps[i] = tostring(c) end
-
   local labels = {
     [M.LABEL.project] = plan.project,
     [M.LABEL.service] = service.name,
@@ -192,7 +178,7 @@ function M.container(plan, service, component, replica, ctx)
       RestartPolicy = { Name = oneshot and "no" or "unless-stopped" },
       SecurityOpt = array.of({ "no-new-privileges:true" }),
       CapDrop = array.of({ "ALL" }),
-      CapAdd = caps,
+      CapAdd = list(comp.capabilities),
       ReadonlyRootfs = comp.read_only and true or false,
       Tmpfs = tmpfs_of(comp.tmpfs, ctx.podman and nonroot(comp.user)),
       PortBindings = bindings,

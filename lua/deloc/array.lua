@@ -1,7 +1,9 @@
 -- deloc.array: marks a table as a sequence, so that an empty one is written as
 -- `[]` by both the JSON encoder and the YAML dumper.  Kubernetes and the Docker
 -- Engine treat `{}` and `[]` differently (e.g. `"Cmd": []`, `containers: []`),
--- and an empty Lua table says neither; the marker decides.
+-- and an empty Lua table says neither; the marker decides.  Also the two
+-- helpers every renderer of a plan (Docker, Compose, Kubernetes, Helm) needs
+-- to write the same plan the same way every time.
 local M = {}
 
 local marker = { __deloc_array = true }
@@ -17,5 +19,22 @@ function M.is(t)
 end
 
 M.metatable = marker
+
+-- array.strings(t) -> a new marked sequence of tostring(v) for each v of t
+-- (t may be nil: an empty sequence)
+function M.strings(t)
+  local out = M.of({})
+  for i, v in ipairs(t or {}) do out[i] = tostring(v) end
+  return out
+end
+
+-- array.sorted_keys(t) -> the keys of t (may be nil) in a plain table, in
+-- the order of their string forms: output never depends on pairs()
+function M.sorted_keys(t)
+  local keys = {}
+  for k in pairs(t or {}) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
 
 return M

@@ -42,24 +42,7 @@ M.ANNOTATION_NOT_RESTRICTED = "deloc.dev/not-restricted"
 
 local Ki, Mi, Gi = 1024, 1024 * 1024, 1024 * 1024 * 1024
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t or {}) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
-
-local function list(t)
-  local out = array.of({})
-  for i, v in ipairs(t or {}) do out[i] = v end
-  return out
-end
-
-local function strings(t)
-  local out = array.of({})
-  for i, v in ipairs(t or {}) do out[i] = tostring(v) end
-  return out
-end
+local sorted_keys, strings, list = array.sorted_keys, array.strings, array.of
 
 -- ---- quantities ----
 
