@@ -286,6 +286,40 @@ function M.remove_objects(c, objs, emit)
   return removed
 end
 
+-- A StatefulSet (OrderedReady) does not replace a pod that is not Ready when
+-- its template goes back (Kubernetes' "forced rollback"): once the controller
+-- has seen the reverted template, the pods of another revision that are not
+-- Ready are deleted, and it makes them again from the restored one.
+local function force_statefulset_rollback(run, obj)
+  local path = client.path(obj)
+  local deadline = sys.now() + 30
+  local live, err
+  while true do
+    live, err = run.c:get(path)
+    if not live then return nil, err end
+    local st = live.status or {}
+    if (st.observedGeneration or 0) >= (live.metadata.generation or 0) and st.updateRevision then break end
+    if sys.now() > deadline then return true end
+    sched.sleep(0.5)
+  end
+  local lab = obj.metadata.labels or {}
+  local pods
+  pods, err = run.c:list("Pod", obj.metadata.namespace, build.selector(lab[L.project], lab[L.service], lab[L.component]))
+  if not pods then return nil, err end
+  for _, p in ipairs(pods) do
+    local ready = false
+    for _, cnd in ipairs((p.status or {}).conditions or {}) do
+      if cnd.type == "Ready" and cnd.status == "True" then ready = true end
+    end
+    local rev = (p.metadata.labels or {})["controller-revision-hash"]
+    if rev ~= live.status.updateRevision and not ready and not p.metadata.deletionTimestamp then
+      local ok, derr = run.c:delete({ kind = "Pod", metadata = p.metadata })
+      if not ok and derr.status ~= 404 then return nil, derr end
+    end
+  end
+  return true
+end
+
 -- Undoes a failed run: re-applies the previous plan's objects (an upgrade)
 -- and removes what this run created that the previous plan did not have.
 local function rollback(run, opts)
@@ -299,6 +333,10 @@ local function rollback(run, opts)
         keep[build.key(o)] = true
         local ok, err = run.c:apply(o)
         if not ok then return nil, err end
+        if o.kind == "StatefulSet" then
+          ok, err = force_statefulset_rollback(run, o)
+          if not ok then return nil, err end
+        end
       end
     end
   end
