@@ -259,7 +259,9 @@ local function deploy(run, svc, comp, obj)
   end
   local state, detail = wait_ready(run, obj, emit)
   if not state then return nil, detail end
-  emit(state, action ~= "unchanged" and detail or "unchanged")
+  -- a just-created Job that has completed reports its action, not "unchanged"
+  if action == "unchanged" then detail = "unchanged" end
+  emit(state, detail or action)
   return true
 end
 
