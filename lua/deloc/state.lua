@@ -4,7 +4,8 @@
 --
 --   local lock, err = state.lock(root [, {wait = seconds}])  -- err.code BUSY
 --   local st, warn = state.load(root)     -- warn: a corrupt file was set aside
---   state.set_service(st, "postgres", "Running" [, detail])
+--   state.set_service(st, "postgres", "Running" [, reason]) -> entry, changed
+--   state.lifecycle(st, "postgres") -> state | nil, since, reason
 --   state.record(st, "up", { services = {...}, result = "ok" })
 --   state.save(root, st) -> true | nil, err
 --   state.secret(root, "postgres.password" [, length]) -> value | nil, err
@@ -23,6 +24,7 @@ local M = {}
 
 M.VERSION = 1
 M.HISTORY = 50
+M.TRANSITIONS = 10 -- per service: the last transitions kept
 M.LIFECYCLE = { Stopped = true, Deploying = true, Running = true, Failed = true,
                 Scaling = true }
 
@@ -94,6 +96,14 @@ function M.load(root, project, opts)
   end
   if st.history == nil or st.history == json.null then st.history = {} end
   json.array(st.history)
+  for name, s in pairs(st.services) do
+    if type(s) ~= "table" then
+      st.services[name] = nil
+    else
+      if type(s.history) ~= "table" then s.history = {} end
+      json.array(s.history)
+    end
+  end
   if project and st.project == nil then st.project = project end
   return st
 end
@@ -108,14 +118,35 @@ function M.save(root, st)
   return sys.write_atomic(M.path(root), text .. "\n", 384)
 end
 
-function M.set_service(st, name, lifecycle, detail)
+-- state.set_service(st, name, lifecycle [, reason]) -> entry, changed
+-- Moves a service to a lifecycle state (Stopped, Deploying, Running, Failed,
+-- Scaling).  A move to another state is a transition: `since` is reset and
+-- { from=, to=, time=, reason= } is appended to the service's own history
+-- (the last M.TRANSITIONS kept).  Setting the state it is already in changes
+-- nothing (changed is false), so a run that changed nothing writes nothing.
+function M.set_service(st, name, lifecycle, reason)
   assert(M.LIFECYCLE[lifecycle], "unknown lifecycle state " .. tostring(lifecycle))
-  local s = st.services[name] or {}
-  if s.state ~= lifecycle then s.since = sys.time() end
-  s.state = lifecycle
-  s.detail = detail
-  st.services[name] = s
-  return s
+  assert(reason == nil or type(reason) == "string", "reason must be a string")
+  local s = st.services[name]
+  if not s then
+    s = { history = json.array({}) }
+    st.services[name] = s
+  end
+  if type(s.history) ~= "table" then s.history = json.array({}) end
+  if s.state == lifecycle then return s, false end
+  local now = sys.time()
+  local hist = s.history
+  hist[#hist + 1] = { from = s.state, to = lifecycle, time = now, reason = reason }
+  while #hist > M.TRANSITIONS do table.remove(hist, 1) end
+  s.state, s.since, s.detail = lifecycle, now, reason
+  return s, true
+end
+
+-- state.lifecycle(st, name) -> state | nil, since, reason
+function M.lifecycle(st, name)
+  local s = st and st.services and st.services[name]
+  if type(s) ~= "table" then return nil end
+  return s.state, s.since, s.detail
 end
 
 function M.record(st, action, fields)

@@ -34,6 +34,17 @@ local function find_component(plan, svc_name, comp_name)
   return svc, scalable or (n == 1 and only or nil)
 end
 
+-- "worker=3": the replica counts asked of a service's components.
+function M.describe(scale, service)
+  local parts = {}
+  for key, n in pairs(scale) do
+    local svc, comp = key:match("^([^.]+)%.(.+)$")
+    if (svc or key) == service then parts[#parts + 1] = ("%s=%d"):format(comp or key, n) end
+  end
+  table.sort(parts)
+  return #parts > 0 and table.concat(parts, " ") or nil
+end
+
 function M.run(opts, rest)
   local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
   if handled then return code, terr end
@@ -117,6 +128,11 @@ function M.run(opts, rest)
   local progress = cli.progress(opts)
   local result
   if #names > 0 then
+    -- Scaling while the replicas change (written before the first mutating
+    -- call), then Running or Failed.
+    for _, s in ipairs(names) do state.set_service(st, s, "Scaling", M.describe(scale, s)) end
+    local ok_save, serr = state.save(project.dir, st)
+    if not ok_save then progress:finish(); return fail(serr) end
     cli.catch_signals()
     result, err = docker.apply(c, apply.subplan(plan, names), { root = project.dir,
       on_event = function(ev) progress:event(ev) end, tick = function() progress:tick() end,
@@ -127,10 +143,21 @@ function M.run(opts, rest)
   if not err then
     st.scale = scale
     st.plan = plan
-    state.set_service(st, names[1] or requests[1].service, "Running")
+  end
+  local res = result or (err and err.result)
+  local failed = {}
+  for _, key in ipairs(res and res.failed or {}) do failed[key:match("^[^/]+")] = true end
+  for _, s in ipairs(names) do
+    if err and (failed[s] or not res) then
+      local why = errors.is(err) and err.message or tostring(err)
+      state.set_service(st, s, "Failed", (why:gsub("\n.*", "")))
+    else
+      state.set_service(st, s, "Running", M.describe(scale, s))
+    end
   end
   state.record(st, "scale", { scale = scale, result = err and err.code or "ok" })
-  state.save(project.dir, st)
+  local ok_save, serr = state.save(project.dir, st)
+  if not ok_save and not err then err = serr end
   lock:unlock()
   if err then return nil, cli.failure(err) end
   if opts.json then cli.print_json({ scale = scale, changed = require("deloc.array").of(names) }) end

@@ -54,8 +54,21 @@ function M.run(opts, rest)
     if r.state == "starting" and ready[r.id] then r.state, r.health = "healthy", "healthy" end
   end
   if opts.json then
-    for _, r in ipairs(rows) do r.ports = require("deloc.array").of(r.ports) end
-    cli.print_json({ project = project.name, services = require("deloc.array").of(rows) })
+    -- and what deloc recorded (the state file, no engine request): each
+    -- row's lifecycle state, and per service its state, reason and last
+    -- transitions
+    local lifecycle = {}
+    for _, r in ipairs(rows) do
+      r.ports = require("deloc.array").of(r.ports)
+      local s = st and st.services[r.service or ""]
+      if type(s) == "table" and s.state then
+        r.lifecycle = s.state
+        lifecycle[r.service] = { state = s.state, since = s.since, reason = s.detail,
+          history = require("deloc.array").of(type(s.history) == "table" and s.history or {}) }
+      end
+    end
+    cli.print_json({ project = project.name, services = require("deloc.array").of(rows),
+      lifecycle = next(lifecycle) and lifecycle or nil })
     return 0
   end
   if #rows == 0 then

@@ -56,6 +56,43 @@ local function endpoints(plan, result)
   return rows
 end
 
+-- up.changing(plan, existing, ctx) -> { service = reason }: the services
+-- this run will touch (create, recreate, start, or remove surplus replicas),
+-- with the same decisions the driver makes; pure (no engine request).
+-- ctx = { root = project dir, podman = engine is Podman } as for apply.decide
+function M.changing(plan, existing, ctx)
+  local apply = require("deloc.adapters.docker.apply")
+  local out = {}
+  local rank = { stopped = 1, scaled = 2, new = 3, changed = 4 }
+  local function note(sname, why)
+    if not out[sname] or rank[why] > rank[out[sname]] then out[sname] = why end
+  end
+  for _, pair in ipairs(apply.component_list(plan)) do
+    local svc, comp = pair[1], pair[2]
+    local actions, surplus = apply.decide(plan, svc, comp,
+      existing.by[svc.name .. "/" .. comp.name] or {}, ctx)
+    for _, a in ipairs(actions) do
+      if a.action == "create" then note(svc.name, a.i > 1 and "scaled" or "new")
+      elseif a.action == "recreate" then note(svc.name, "changed")
+      elseif a.action == "start" then note(svc.name, "stopped") end
+    end
+    if #surplus > 0 then note(svc.name, "scaled") end
+  end
+  return out
+end
+
+-- The reason a deployed service is Running: how its components ended.
+function M.ready_reason(res, sname)
+  local healthy, completed = false, false
+  for _, r in pairs(res.components) do
+    if r.service == sname then
+      if r.state == "healthy" then healthy = true end
+      if r.state == "completed" then completed = true end
+    end
+  end
+  return healthy and "healthy" or (completed and "completed" or "started")
+end
+
 function M.run(opts, rest)
   local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
   if handled then return code, terr end
@@ -99,11 +136,25 @@ function M.run(opts, rest)
   local wait = opts.wait
   if wait == nil then wait = term.isatty("stdout") end
 
-  -- The state file is written after the run (the engine is the truth while
-  -- it runs); a run that changed nothing does not rewrite it.
+  -- The engine is the truth while the run goes on; the state file records
+  -- the lifecycle around it: Deploying for the services this run will change
+  -- (decided here, before the first mutating call; one write), then Running or
+  -- Failed after.  A run that changes nothing writes nothing.
   local before = require("deloc.json").encode(st.services)
   st.plan_saved = st.plan ~= nil
   st.project = plan.project
+  local changing = M.changing(plan, existing, { root = root, podman = c.podman })
+  local marked = false
+  for _, sname in ipairs(plan.order) do
+    if changing[sname] then
+      local _, moved = state.set_service(st, sname, "Deploying", changing[sname])
+      marked = marked or moved
+    end
+  end
+  if marked then
+    local ok_save, serr = state.save(root, st)
+    if not ok_save then return fail(serr) end
+  end
 
   -- Containers deloc saw ready on earlier runs (the engine's own check may
   -- not have run yet).
@@ -126,12 +177,23 @@ function M.run(opts, rest)
 
   -- Remember what was applied, per service.
   local failed = {}
-  for _, key in ipairs(res and res.failed or {}) do failed[key:match("^[^/]+")] = true end
+  for _, key in ipairs(res and res.failed or {}) do
+    local sname = key:match("^[^/]+")
+    if not failed[sname] then
+      local e = res.components[key] and res.components[key].error
+      local why = errors.is(e) and e.message or (e and tostring(e)) or "failed"
+      failed[sname] = (why:gsub("\n.*", ""))
+    end
+  end
   for _, sname in ipairs(plan.order) do
     if failed[sname] then
-      state.set_service(st, sname, "Failed", res and "see 'deloc status'" or nil)
+      state.set_service(st, sname, "Failed", failed[sname])
     elseif res then
-      state.set_service(st, sname, "Running")
+      state.set_service(st, sname, "Running", changing[sname] and M.ready_reason(res, sname) or nil)
+    elseif changing[sname] then
+      -- the run ended before it deployed anything (e.g. secrets, interrupted)
+      local why = errors.is(err) and err.message or tostring(err)
+      state.set_service(st, sname, "Failed", (why:gsub("\n.*", "")))
     end
     if res and st.services[sname] then
       local ids = {}
