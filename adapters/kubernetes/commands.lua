@@ -9,7 +9,7 @@ local errors = require("deloc.errors")
 local json = require("deloc.json")
 local array = require("deloc.array")
 local term = require("deloc.term")
-local cli = require("deloc.adapters.docker.cli") -- generic helpers: project, lock, progress, tables
+local cmdutil = require("deloc.cmdutil")
 local k8s = require("deloc.adapters.kubernetes")
 
 local M = {}
@@ -24,7 +24,7 @@ local function connect(opts, progress)
 end
 
 local function overrides(opts, scale)
-  local o = cli.scale_overrides(scale) or {}
+  local o = cmdutil.scale_overrides(scale) or {}
   if opts.set then
     local sets, err = require("deloc.commands.plan").parse_sets(opts.set)
     if not sets then return nil, err end
@@ -82,7 +82,7 @@ end
 -- ---- plan ----
 
 function M.plan(opts, args)
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local c
   c, err = connect(opts)
@@ -107,7 +107,7 @@ function M.plan(opts, args)
     end
     if #rows > 0 then
       io.stdout:write("placement:\n")
-      cli.table({ "NODE", "COMPONENTS" }, rows)
+      cmdutil.table({ "NODE", "COMPONENTS" }, rows)
     end
   end
   if not plan.verdict.fits then return errors.exit_codes.RESOURCE_EXHAUSTED end
@@ -140,17 +140,17 @@ local function endpoint_rows(plan, result)
 end
 
 function M.up(opts, rest)
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local timeout
-  timeout, err = cli.duration(opts.timeout, 300)
+  timeout, err = cmdutil.duration(opts.timeout, 300)
   if not timeout then return nil, err end
   local root = project.dir or "."
   local lock
-  lock, err = cli.lock(root, opts)
+  lock, err = cmdutil.lock(root, opts)
   if not lock then return nil, err end
   local function fail(e) lock:unlock(); return nil, e end
-  local progress = cli.progress(opts)
+  local progress = cmdutil.progress(opts)
   local c
   c, err = connect(opts, progress)
   if not c then return fail(err) end
@@ -166,7 +166,7 @@ function M.up(opts, rest)
   local wait = opts.wait
   if wait == nil then wait = term.isatty("stdout") end
 
-  cli.catch_signals()
+  cmdutil.catch_signals()
   local previous = st.plan
   local result
   result, err = k8s.apply(c, plan, {
@@ -176,7 +176,7 @@ function M.up(opts, rest)
     remove_orphans = opts.remove_orphans, partial = rest and #rest > 0,
   })
   progress:finish()
-  cli.release_signals()
+  cmdutil.release_signals()
   local res = result or (err and err.result)
   for _, w in ipairs(c.warnings) do io.stderr:write("warning: the API server said: ", w, "\n") end
 
@@ -201,7 +201,7 @@ function M.up(opts, rest)
 
   local rows, eps = endpoint_rows(plan, res)
   if opts.json then
-    cli.print_json({ ok = err == nil, project = plan.project, target = "kubernetes",
+    cmdutil.print_json({ ok = err == nil, project = plan.project, target = "kubernetes",
       namespace = k8s.namespace(plan.project), context = c.context,
       result = res and { created = res.created, configured = res.configured, unchanged = res.unchanged,
         failed = array.of(res.failed), orphans = array.of(res.orphans), removed = array.of(res.removed),
@@ -210,9 +210,9 @@ function M.up(opts, rest)
   elseif res then
     io.stdout:write(("\nnamespace %s on %s (context '%s'): %d created, %d changed, %d unchanged\n")
       :format(res.namespace, c.server, c.context, res.created, res.configured, res.unchanged))
-    cli.table({ "SERVICE", "STATE", "ADDRESS (in the cluster)", "FROM THIS MACHINE" }, rows)
+    cmdutil.table({ "SERVICE", "STATE", "ADDRESS (in the cluster)", "FROM THIS MACHINE" }, rows)
   end
-  if err then return nil, cli.failure(err) end
+  if err then return nil, cmdutil.failure(err) end
   return 0
 end
 
@@ -221,7 +221,7 @@ M.update = M.up
 -- ---- status / health ----
 
 function M.status(opts, rest)
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local c
   c, err = connect(opts)
@@ -231,7 +231,7 @@ function M.status(opts, rest)
   if not rows then return nil, err end
   if opts.json then
     for _, r in ipairs(rows) do r.pods = array.of(r.pods) end
-    cli.print_json({ project = project.name, target = "kubernetes", namespace = k8s.namespace(project.name),
+    cmdutil.print_json({ project = project.name, target = "kubernetes", namespace = k8s.namespace(project.name),
       services = array.of(rows) })
     return 0
   end
@@ -252,12 +252,12 @@ function M.status(opts, rest)
     out[#out + 1] = { name, r.kind:lower() .. "/" .. r.name, r.state .. (r.detail and r.state ~= "ready"
       and (" (" .. r.detail .. ")") or ""), r.ready, tostring(restarts), #nodes > 0 and table.concat(nodes, ",") or "-" }
   end
-  cli.table({ "SERVICE", "WORKLOAD", "STATE", "READY", "RESTARTS", "NODES" }, out)
+  cmdutil.table({ "SERVICE", "WORKLOAD", "STATE", "READY", "RESTARTS", "NODES" }, out)
   return 0
 end
 
 function M.health(opts, rest)
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local c
   c, err = connect(opts)
@@ -266,21 +266,21 @@ function M.health(opts, rest)
   rows, err = k8s.health(c, project.name, { services = rest })
   if not rows then return nil, err end
   local ok
-  ok, err = cli.check_services(rows, rest)
+  ok, err = cmdutil.check_services(rows, rest)
   if not ok then return nil, err end
   local bad = {}
   for _, r in ipairs(rows) do
     if not r.healthy then bad[#bad + 1] = r.component ~= r.service and (r.service .. "/" .. r.component) or r.service end
   end
   if opts.json then
-    cli.print_json({ project = project.name, healthy = #bad == 0 and #rows > 0, services = array.of(rows) })
+    cmdutil.print_json({ project = project.name, healthy = #bad == 0 and #rows > 0, services = array.of(rows) })
   elseif #rows > 0 then
     local t = {}
     for _, r in ipairs(rows) do
       local name = r.component ~= r.service and (r.service .. "/" .. r.component) or r.service
       t[#t + 1] = { name, r.healthy and "healthy" or r.state, r.output or "" }
     end
-    cli.table({ "SERVICE", "HEALTH", "DETAIL" }, t)
+    cmdutil.table({ "SERVICE", "HEALTH", "DETAIL" }, t)
   end
   if #rows == 0 then
     return nil, errors.new("UNHEALTHY", ("nothing deployed for project '%s'"):format(project.name))
@@ -292,7 +292,7 @@ end
 -- ---- logs ----
 
 function M.logs(opts, rest)
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   if opts.tail and not tonumber(opts.tail) then
     return nil, errors.new("USAGE", "--tail needs a number of lines")
@@ -300,7 +300,7 @@ function M.logs(opts, rest)
   local c
   c, err = connect(opts)
   if not c then return nil, err end
-  if opts.follow then cli.catch_signals() end
+  if opts.follow then cmdutil.catch_signals() end
   local out = io.stdout
   local ok, n
   ok, n = k8s.logs(c, project.name, rest, { follow = opts.follow, tail = opts.tail,
@@ -308,7 +308,7 @@ function M.logs(opts, rest)
       out:write(line, "\n")
       if opts.follow then out:flush() end
     end })
-  if opts.follow then cli.release_signals() end
+  if opts.follow then cmdutil.release_signals() end
   if not ok then return nil, n end
   if n == 0 then
     io.stderr:write(("no pods for project '%s'%s\n"):format(project.name,
@@ -321,13 +321,13 @@ end
 
 function M.scale(opts, rest)
   if #rest == 0 then return nil, errors.new("USAGE", "scale needs SERVICE[.COMPONENT]=N") end
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local timeout
-  timeout, err = cli.duration(opts.timeout, 300)
+  timeout, err = cmdutil.duration(opts.timeout, 300)
   if not timeout then return nil, err end
   local lock
-  lock, err = cli.lock(project.dir, opts)
+  lock, err = cmdutil.lock(project.dir, opts)
   if not lock then return nil, err end
   local function fail(e) lock:unlock(); return nil, e end
   local state = require("deloc.state")
@@ -366,12 +366,12 @@ function M.scale(opts, rest)
   plan, err = plan_for(c, opts, services, project, st.plan, scale)
   if not plan then return fail(err) end
   if not plan.verdict.fits then return fail(not_fitting(plan)) end
-  local progress = cli.progress(opts)
-  cli.catch_signals()
+  local progress = cmdutil.progress(opts)
+  cmdutil.catch_signals()
   local res
   res, err = k8s.apply(c, plan, { root = project.dir, wait = opts.wait ~= false, timeout = timeout,
     on_event = function(ev) progress:event(ev) end, tick = function() progress:tick() end })
-  cli.release_signals()
+  cmdutil.release_signals()
   progress:finish()
   if not err then
     st.scale, st.plan = scale, plan
@@ -379,14 +379,14 @@ function M.scale(opts, rest)
   state.record(st, "scale", { scale = scale, target = "kubernetes", result = err and err.code or "ok" })
   state.save(project.dir, st)
   lock:unlock()
-  if err then return nil, cli.failure(err) end
-  if opts.json then cli.print_json({ scale = scale, configured = res.configured }) end
+  if err then return nil, cmdutil.failure(err) end
+  if opts.json then cmdutil.print_json({ scale = scale, configured = res.configured }) end
   return 0
 end
 
 -- stop: every Deployment and StatefulSet scaled to 0 (up brings them back)
 function M.stop(opts, rest)
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local c
   c, err = connect(opts)
@@ -394,7 +394,7 @@ function M.stop(opts, rest)
   local rows
   rows, err = k8s.status(c, project.name, { services = rest })
   if not rows then return nil, err end
-  local progress = cli.progress(opts)
+  local progress = cmdutil.progress(opts)
   for _, r in ipairs(rows) do
     if r.kind ~= "Job" then
       local ok, serr = k8s.scale(c, project.name, r.service, r.component, 0)
@@ -409,15 +409,15 @@ end
 -- ---- down / clean ----
 
 function M.down(opts, rest)
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local lock
-  lock, err = cli.lock(project.dir, opts)
+  lock, err = cmdutil.lock(project.dir, opts)
   if not lock then return nil, err end
   local c
   c, err = connect(opts)
   if not c then lock:unlock(); return nil, err end
-  local progress = cli.progress(opts)
+  local progress = cmdutil.progress(opts)
   local out
   out, err = k8s.remove(c, project.name, { services = rest, volumes = opts.volumes,
     on_event = function(ev) progress:event(ev) end })
@@ -436,7 +436,7 @@ function M.down(opts, rest)
   lock:unlock()
   if not out then return nil, err end
   if opts.json then
-    cli.print_json({ removed = array.of(out.removed), volumes = array.of(out.volumes), namespace = out.namespace })
+    cmdutil.print_json({ removed = array.of(out.removed), volumes = array.of(out.volumes), namespace = out.namespace })
   elseif #out.removed == 0 and #out.volumes == 0 and not out.namespace then
     io.stdout:write(("nothing to remove for project '%s'\n"):format(project.name))
   end
@@ -444,15 +444,15 @@ function M.down(opts, rest)
 end
 
 function M.clean(opts)
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local lock
-  lock, err = cli.lock(project.dir, opts)
+  lock, err = cmdutil.lock(project.dir, opts)
   if not lock then return nil, err end
   local c
   c, err = connect(opts)
   if not c then lock:unlock(); return nil, err end
-  local progress = cli.progress(opts)
+  local progress = cmdutil.progress(opts)
   local out
   out, err = k8s.clean(c, project.name, { on_event = function(ev) progress:event(ev) end })
   progress:finish()
@@ -470,7 +470,7 @@ function M.clean(opts)
   lock:unlock()
   if not out then return nil, err end
   if opts.json then
-    cli.print_json({ removed = array.of(out.removed), volumes = array.of(out.volumes), namespace = out.namespace })
+    cmdutil.print_json({ removed = array.of(out.removed), volumes = array.of(out.volumes), namespace = out.namespace })
   end
   return 0
 end

@@ -1,5 +1,6 @@
 -- deloc backup SERVICE [-o FILE]
 local errors = require("deloc.errors")
+local cmdutil = require("deloc.cmdutil")
 local cli = require("deloc.adapters.docker.cli")
 
 local M = {
@@ -11,7 +12,9 @@ local M = {
 Service-aware where the recipe says so (Postgres: pg_dump, Redis: a snapshot),
 else a tar archive of the service's data volumes.  The default file is
 SERVICE-YYYYmmdd-HHMMSS.backup in the current directory; '-o -' writes to
-standard output.  'deloc restore SERVICE FILE' puts it back.]],
+standard output.  The file is made mode 0600 (a backup holds the service's
+data) and appears only once complete.  'deloc restore SERVICE FILE' puts it
+back.]],
   options = {
     require("deloc.targets").option, require("deloc.targets").context_option,
     { "output", "o", arg = "FILE", help = "where to write the backup" },
@@ -25,7 +28,7 @@ function M.run(opts, rest)
   if not service or rest[2] then
     return nil, errors.new("USAGE", "backup needs one service", { hint = M.usage })
   end
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local plan
   plan, err = cli.current_plan(opts, project)
@@ -35,34 +38,36 @@ function M.run(opts, rest)
   c, err = docker.connect()
   if not c then return nil, err end
   local path = opts.output or os.date(service .. "-%Y%m%d-%H%M%S.backup")
-  local f, tmp
-  if path == "-" then
-    f = io.stdout
-  else
-    tmp = path .. ".partial"
-    f, err = io.open(tmp, "wb")
-    if not f then return nil, errors.new("IO_ERROR", ("cannot write '%s': %s"):format(tmp, tostring(err))) end
+  -- A file is written mode 0600 beside its final name and renamed into
+  -- place once complete and synced (see backup.file_sink).
+  local bk = require("deloc.adapters.docker.backup")
+  local sink
+  if path ~= "-" then
+    sink, err = bk.file_sink(path)
+    if not sink then return nil, err end
   end
   local werr
   local info
-  info, err = cli.in_task(require("deloc.adapters.docker.backup").backup, c, plan, service,
-    function(chunk)
-      if werr then return end
-      local ok, e = f:write(chunk)
-      if not ok then werr = e end
-    end)
-  if tmp then f:close() end
-  if info and werr then info, err = nil, errors.new("IO_ERROR", ("cannot write '%s': %s"):format(path, werr)) end
+  info, err = cmdutil.in_task(bk.backup, c, plan, service, function(chunk)
+    if werr then return end
+    local ok, e
+    if sink then ok, e = sink:write(chunk) else ok, e = io.stdout:write(chunk) end
+    if not ok then werr = e end
+  end)
+  if info and werr then
+    info, err = nil, errors.is(werr) and werr or errors.new("IO_ERROR",
+      ("cannot write '%s': %s"):format(path, tostring(werr)))
+  end
   if not info then
-    if tmp then os.remove(tmp) end
+    if sink then sink:abort() end
     return nil, err
   end
-  if tmp then
-    local ok, rerr = os.rename(tmp, path)
-    if not ok then return nil, errors.new("IO_ERROR", ("cannot write '%s': %s"):format(path, tostring(rerr))) end
+  if sink then
+    local ok, cerr = sink:commit()
+    if not ok then return nil, cerr end
   end
   if opts.json then
-    cli.print_json({ service = service, file = path, kind = info.kind, bytes = info.bytes })
+    cmdutil.print_json({ service = service, file = path, kind = info.kind, bytes = info.bytes })
   elseif path ~= "-" then
     io.stderr:write(("backed up %s to %s (%s, %d bytes)\n"):format(service, path,
       info.kind == "exec" and "service dump" or "volume archive", info.bytes))

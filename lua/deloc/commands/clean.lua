@@ -1,5 +1,5 @@
 -- deloc clean: remove everything labelled for the project.
-local cli = require("deloc.adapters.docker.cli")
+local cmdutil = require("deloc.cmdutil")
 
 local M = {
   name = "clean",
@@ -14,23 +14,23 @@ behind -- and resets the state file.  Generated secrets stay in
   options = {
     require("deloc.targets").option, require("deloc.targets").context_option,
     { "secrets", help = "delete the generated secrets too" },
-    cli.wait_lock_option,
+    cmdutil.wait_lock_option,
   },
 }
 
 function M.run(opts)
   local handled, code, terr = require("deloc.targets").delegate(M.name, opts, nil)
   if handled then return code, terr end
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local lock
-  lock, err = cli.lock(project.dir, opts)
+  lock, err = cmdutil.lock(project.dir, opts)
   if not lock then return nil, err end
   local docker = require("deloc.adapters.docker")
   local c
   c, err = docker.connect()
   if not c then lock:unlock(); return nil, err end
-  local progress = cli.progress(opts)
+  local progress = cmdutil.progress(opts)
   local out
   out, err = docker.clean(c, project.name, { on_event = function(ev) progress:event(ev) end })
   progress:finish()
@@ -48,7 +48,7 @@ function M.run(opts)
   lock:unlock()
   if not out then return nil, err end
   if opts.json then
-    cli.print_json(out)
+    cmdutil.print_json(out)
   else
     io.stdout:write(("removed %d container%s, %d volume%s%s\n"):format(#out.removed,
       #out.removed == 1 and "" or "s", #out.volumes, #out.volumes == 1 and "" or "s",

@@ -1,5 +1,5 @@
 -- deloc down [SERVICES...] [--volumes]: remove the project's containers.
-local cli = require("deloc.adapters.docker.cli")
+local cmdutil = require("deloc.cmdutil")
 
 local M = {
   name = "down",
@@ -14,26 +14,26 @@ stay unless --volumes is given.  Secrets stay in .deloc/secrets/.]],
     require("deloc.targets").option, require("deloc.targets").context_option,
     { "volumes", help = "remove the data volumes too" },
     { "timeout", arg = "DURATION", help = "how long a container may take to stop (default 5s)" },
-    cli.wait_lock_option,
+    cmdutil.wait_lock_option,
   },
 }
 
 function M.run(opts, rest)
   local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
   if handled then return code, terr end
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local t
-  t, err = cli.duration(opts.timeout, 5)
+  t, err = cmdutil.duration(opts.timeout, 5)
   if not t then return nil, err end
   local lock
-  lock, err = cli.lock(project.dir, opts)
+  lock, err = cmdutil.lock(project.dir, opts)
   if not lock then return nil, err end
   local docker = require("deloc.adapters.docker")
   local c
   c, err = docker.connect()
   if not c then lock:unlock(); return nil, err end
-  local progress = cli.progress(opts)
+  local progress = cmdutil.progress(opts)
   local out
   out, err = docker.remove(c, project.name, { services = rest, volumes = opts.volumes,
     timeout = math.floor(t + 0.5), on_event = function(ev) progress:event(ev) end })
@@ -52,7 +52,7 @@ function M.run(opts, rest)
   lock:unlock()
   if not out then return nil, err end
   if opts.json then
-    cli.print_json(out)
+    cmdutil.print_json(out)
   elseif #out.removed == 0 and not out.network then
     io.stdout:write(("nothing to remove for project '%s'\n"):format(project.name))
   end

@@ -1,6 +1,6 @@
 -- deloc health [SERVICES...]: healthy or not, with the last probe output.
 local errors = require("deloc.errors")
-local cli = require("deloc.adapters.docker.cli")
+local cmdutil = require("deloc.cmdutil")
 
 local M = {
   name = "health",
@@ -17,7 +17,7 @@ service is healthy (one-shot components: completed), else 8.]],
 function M.run(opts, rest)
   local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
   if handled then return code, terr end
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local docker = require("deloc.adapters.docker")
   local c
@@ -27,7 +27,7 @@ function M.run(opts, rest)
   rows, err = docker.health(c, project.name, { services = rest })
   if not rows then return nil, err end
   local ok
-  ok, err = cli.check_services(rows, rest)
+  ok, err = cmdutil.check_services(rows, rest)
   if not ok then return nil, err end
   local bad = {}
   for _, r in ipairs(rows) do
@@ -39,12 +39,12 @@ function M.run(opts, rest)
       out[#out + 1] = { service = r.service, component = r.component, replica = r.replica,
         name = r.name, state = r.state, healthy = r.healthy, output = r.output }
     end
-    cli.print_json({ project = project.name, healthy = #bad == 0 and #rows > 0,
+    cmdutil.print_json({ project = project.name, healthy = #bad == 0 and #rows > 0,
       services = require("deloc.array").of(out) })
   elseif #rows == 0 then
     io.stdout:write(("nothing deployed for project '%s'\n"):format(project.name))
   else
-    local on = cli.color(opts)
+    local on = cmdutil.color(opts)
     local term = require("deloc.term")
     local t = {}
     for _, r in ipairs(rows) do
@@ -57,7 +57,7 @@ function M.run(opts, rest)
       if on then verdict = term.colorize(true, r.healthy and "green" or "red", verdict) end
       t[#t + 1] = { name, verdict, (tostring(r.output or ""):gsub("\n", " | ")) }
     end
-    cli.table({ "SERVICE", "HEALTH", "LAST CHECK" }, t)
+    cmdutil.table({ "SERVICE", "HEALTH", "LAST CHECK" }, t)
   end
   if #rows == 0 then
     return nil, errors.new("UNHEALTHY", ("nothing deployed for project '%s'"):format(project.name))

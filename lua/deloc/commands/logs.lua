@@ -1,5 +1,5 @@
 -- deloc logs [-f] [--tail N] [--since T] [SERVICES...]
-local cli = require("deloc.adapters.docker.cli")
+local cmdutil = require("deloc.cmdutil")
 
 local M = {
   name = "logs",
@@ -24,7 +24,7 @@ local palette = { "cyan", "yellow", "green", "magenta", "blue", "red" }
 function M.run(opts, rest)
   local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
   if handled then return code, terr end
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local logs = require("deloc.adapters.docker.logs")
   local since
@@ -40,11 +40,11 @@ function M.run(opts, rest)
   c, err = docker.connect()
   if not c then return nil, err end
   local term = require("deloc.term")
-  local on = cli.color(opts)
+  local on = cmdutil.color(opts)
   local colours, n = {}, 0
   local width = 0
   local out = io.stdout
-  if opts.follow then cli.catch_signals() end
+  if opts.follow then cmdutil.catch_signals() end
   local ok
   ok, err = logs.run(c, project.name, {
     services = rest, follow = opts.follow, tail = opts.tail, since = since,
@@ -74,7 +74,7 @@ function M.run(opts, rest)
       if opts.follow then out:flush() end
     end,
   })
-  if opts.follow then cli.release_signals() end
+  if opts.follow then cmdutil.release_signals() end
   if not ok then return nil, err end
   return 0
 end

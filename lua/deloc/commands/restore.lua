@@ -1,5 +1,6 @@
 -- deloc restore SERVICE FILE
 local errors = require("deloc.errors")
+local cmdutil = require("deloc.cmdutil")
 local cli = require("deloc.adapters.docker.cli")
 
 local M = {
@@ -11,7 +12,7 @@ local M = {
 The inverse of 'deloc backup': the recipe's restore command reads the file
 (Postgres: pg_restore --clean, Redis: the snapshot is loaded), or the volume
 archive is unpacked over the service's data volumes while it is stopped.]],
-  options = { cli.wait_lock_option, require("deloc.targets").option, require("deloc.targets").context_option },
+  options = { cmdutil.wait_lock_option, require("deloc.targets").option, require("deloc.targets").context_option },
 }
 
 function M.run(opts, rest)
@@ -24,10 +25,10 @@ function M.run(opts, rest)
   local data, err = require("deloc.sys").read_file(file)
   if not data then return nil, err end
   local project
-  project, err = cli.project(opts)
+  project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local lock
-  lock, err = cli.lock(project.dir, opts)
+  lock, err = cmdutil.lock(project.dir, opts)
   if not lock then return nil, err end
   local plan
   plan, err = cli.current_plan(opts, project)
@@ -37,11 +38,11 @@ function M.run(opts, rest)
   c, err = docker.connect()
   if not c then lock:unlock(); return nil, err end
   local info
-  info, err = cli.in_task(require("deloc.adapters.docker.backup").restore, c, plan, service, data)
+  info, err = cmdutil.in_task(require("deloc.adapters.docker.backup").restore, c, plan, service, data)
   lock:unlock()
   if not info then return nil, err end
   if opts.json then
-    cli.print_json({ service = service, file = file, kind = info.kind, bytes = info.bytes })
+    cmdutil.print_json({ service = service, file = file, kind = info.kind, bytes = info.bytes })
   else
     io.stderr:write(("restored %s from %s\n"):format(service, file))
   end

@@ -1,5 +1,6 @@
 -- deloc scale SERVICE[.COMPONENT][=N] ...
 local errors = require("deloc.errors")
+local cmdutil = require("deloc.cmdutil")
 local cli = require("deloc.adapters.docker.cli")
 
 local M = {
@@ -15,8 +16,8 @@ nothing changes.  Other services are not touched.  The count sticks: later
 current replicas.]],
   options = {
     require("deloc.targets").option, require("deloc.targets").context_option,
-    cli.timeout_option,
-    cli.wait_lock_option,
+    cmdutil.timeout_option,
+    cmdutil.wait_lock_option,
   },
 }
 
@@ -49,13 +50,13 @@ function M.run(opts, rest)
   local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
   if handled then return code, terr end
   if #rest == 0 then return nil, errors.new("USAGE", "scale needs SERVICE=N", { hint = M.usage }) end
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local timeout
-  timeout, err = cli.duration(opts.timeout, 300)
+  timeout, err = cmdutil.duration(opts.timeout, 300)
   if not timeout then return nil, err end
   local lock
-  lock, err = cli.lock(project.dir, opts)
+  lock, err = cmdutil.lock(project.dir, opts)
   if not lock then return nil, err end
   local function fail(e) lock:unlock(); return nil, e end
   local state = require("deloc.state")
@@ -75,7 +76,7 @@ function M.run(opts, rest)
   c, err = docker.connect()
   if not c then return fail(err) end
   local existing
-  existing, err = cli.in_task(apply.existing, c, project.name)
+  existing, err = cmdutil.in_task(apply.existing, c, project.name)
   if not existing then return fail(err) end
   -- The services of the running project (the last applied plan's), so the
   -- new plan covers the same stack.
@@ -110,7 +111,7 @@ function M.run(opts, rest)
   end
   if #show > 0 then
     lock:unlock()
-    cli.table({ "COMPONENT", "REPLICAS", "" }, show)
+    cmdutil.table({ "COMPONENT", "REPLICAS", "" }, show)
     return 0
   end
 
@@ -125,7 +126,7 @@ function M.run(opts, rest)
   local changed = apply.changes(plan, existing, project.dir)
   local names = {}
   for _, s in ipairs(plan.order) do if changed[s] then names[#names + 1] = s end end
-  local progress = cli.progress(opts)
+  local progress = cmdutil.progress(opts)
   local result
   if #names > 0 then
     -- Scaling while the replicas change (written before the first mutating
@@ -133,11 +134,11 @@ function M.run(opts, rest)
     for _, s in ipairs(names) do state.set_service(st, s, "Scaling", M.describe(scale, s)) end
     local ok_save, serr = state.save(project.dir, st)
     if not ok_save then progress:finish(); return fail(serr) end
-    cli.catch_signals()
+    cmdutil.catch_signals()
     result, err = docker.apply(c, apply.subplan(plan, names), { root = project.dir,
       on_event = function(ev) progress:event(ev) end, tick = function() progress:tick() end,
       wait = true, timeout = timeout, existing = existing, partial = true })
-    cli.release_signals()
+    cmdutil.release_signals()
   end
   progress:finish()
   if not err then
@@ -159,8 +160,8 @@ function M.run(opts, rest)
   local ok_save, serr = state.save(project.dir, st)
   if not ok_save and not err then err = serr end
   lock:unlock()
-  if err then return nil, cli.failure(err) end
-  if opts.json then cli.print_json({ scale = scale, changed = require("deloc.array").of(names) }) end
+  if err then return nil, cmdutil.failure(err) end
+  if opts.json then cmdutil.print_json({ scale = scale, changed = require("deloc.array").of(names) }) end
   return 0
 end
 

@@ -1,5 +1,5 @@
 -- deloc status [SERVICES...] (alias ps): what runs, from the engine's labels.
-local cli = require("deloc.adapters.docker.cli")
+local cmdutil = require("deloc.cmdutil")
 
 local M = {
   name = "status",
@@ -34,14 +34,14 @@ end
 function M.run(opts, rest)
   local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
   if handled then return code, terr end
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local docker = require("deloc.adapters.docker")
   local c
   c, err = docker.connect({ lazy = true }) -- one request: the list itself
   if not c then return nil, err end
   local rows
-  rows, err = cli.in_task(docker.status, c, project.name, { stats = opts.stats, services = rest })
+  rows, err = cmdutil.in_task(docker.status, c, project.name, { stats = opts.stats, services = rest })
   if not rows then return nil, err end
   -- The engine says "starting" until its steady-state check (every 5 s or
   -- slower) first runs; deloc's own probe during 'up' may have passed already.
@@ -67,7 +67,7 @@ function M.run(opts, rest)
           history = require("deloc.array").of(type(s.history) == "table" and s.history or {}) }
       end
     end
-    cli.print_json({ project = project.name, services = require("deloc.array").of(rows),
+    cmdutil.print_json({ project = project.name, services = require("deloc.array").of(rows),
       lifecycle = next(lifecycle) and lifecycle or nil })
     return 0
   end
@@ -75,7 +75,7 @@ function M.run(opts, rest)
     io.stdout:write(("nothing deployed for project '%s'\n"):format(project.name))
     return 0
   end
-  local on = cli.color(opts)
+  local on = cmdutil.color(opts)
   local out = {}
   for _, r in ipairs(rows) do
     local name = r.service
@@ -92,7 +92,7 @@ function M.run(opts, rest)
   end
   local headers = { "SERVICE", "STATE", "UP", "PORTS" }
   if opts.stats then headers[5], headers[6] = "CPU", "MEMORY" end
-  cli.table(headers, out)
+  cmdutil.table(headers, out)
   return 0
 end
 

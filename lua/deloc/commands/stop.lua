@@ -1,5 +1,5 @@
 -- deloc stop [SERVICES...]: stop containers, keep them (up starts them again).
-local cli = require("deloc.adapters.docker.cli")
+local cmdutil = require("deloc.cmdutil")
 
 local M = {
   name = "stop",
@@ -9,26 +9,26 @@ local M = {
   options = {
     require("deloc.targets").option, require("deloc.targets").context_option,
     { "timeout", arg = "DURATION", help = "how long a container may take to stop (default 10s)" },
-    cli.wait_lock_option,
+    cmdutil.wait_lock_option,
   },
 }
 
 function M.run(opts, rest)
   local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
   if handled then return code, terr end
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local t
-  t, err = cli.duration(opts.timeout, 10)
+  t, err = cmdutil.duration(opts.timeout, 10)
   if not t then return nil, err end
   local lock
-  lock, err = cli.lock(project.dir, opts)
+  lock, err = cmdutil.lock(project.dir, opts)
   if not lock then return nil, err end
   local docker = require("deloc.adapters.docker")
   local c
   c, err = docker.connect()
   if not c then lock:unlock(); return nil, err end
-  local progress = cli.progress(opts)
+  local progress = cmdutil.progress(opts)
   local out
   out, err = docker.remove(c, project.name, { services = rest, stop_only = true,
     timeout = math.floor(t + 0.5), on_event = function(ev) progress:event(ev) end })
@@ -48,7 +48,7 @@ function M.run(opts, rest)
   end
   lock:unlock()
   if not out then return nil, err end
-  if opts.json then cli.print_json(out) end
+  if opts.json then cmdutil.print_json(out) end
   return 0
 end
 

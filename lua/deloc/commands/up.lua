@@ -1,6 +1,7 @@
 -- deloc up [SERVICES...]: plan, then converge the Docker engine to the plan.
 local errors = require("deloc.errors")
 local term = require("deloc.term")
+local cmdutil = require("deloc.cmdutil")
 local cli = require("deloc.adapters.docker.cli")
 
 local M = {
@@ -21,12 +22,12 @@ Secrets are generated once per project under .deloc/secrets/ (mode 0600) and
 handed to containers as files under /run/secrets/.]],
   options = {
     require("deloc.targets").option, require("deloc.targets").context_option,
-    cli.profile_option,
+    cmdutil.profile_option,
     { "wait", help = "wait until every service is healthy (default on a terminal)" },
-    cli.timeout_option,
+    cmdutil.timeout_option,
     { "remove-orphans", help = "remove containers of services no longer in the plan" },
     { "rollback", help = "on failure, remove what this run created" },
-    cli.wait_lock_option,
+    cmdutil.wait_lock_option,
   },
 }
 
@@ -96,14 +97,14 @@ end
 function M.run(opts, rest)
   local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
   if handled then return code, terr end
-  local project, err = cli.project(opts)
+  local project, err = cmdutil.project(opts)
   if not project then return nil, err end
   local timeout
-  timeout, err = cli.duration(opts.timeout, 300)
+  timeout, err = cmdutil.duration(opts.timeout, 300)
   if not timeout then return nil, err end
   local root = project.dir or "."
   local lock
-  lock, err = cli.lock(root, opts)
+  lock, err = cmdutil.lock(root, opts)
   if not lock then return nil, err end
   local function fail(e) lock:unlock(); return nil, e end
 
@@ -112,7 +113,7 @@ function M.run(opts, rest)
   c, err = docker.connect()
   if not c then return fail(err) end
   local existing
-  existing, err = cli.in_task(require("deloc.adapters.docker.apply").existing, c, project.name)
+  existing, err = cmdutil.in_task(require("deloc.adapters.docker.apply").existing, c, project.name)
   if not existing then return fail(err) end
 
   local state = require("deloc.state")
@@ -129,7 +130,7 @@ function M.run(opts, rest)
       { hint = #choices > 0 and ("try: " .. table.concat(choices, "; ")) or nil }))
   end
 
-  local progress = cli.progress(opts)
+  local progress = cmdutil.progress(opts)
   if warn then progress:note("warning: " .. warn) end
   for _, w in ipairs(plan.warnings or {}) do progress:note("warning: " .. tostring(w)) end
 
@@ -163,7 +164,7 @@ function M.run(opts, rest)
     for _, id in ipairs(type(s.ready) == "table" and s.ready or {}) do known_ready[id] = true end
   end
 
-  cli.catch_signals()
+  cmdutil.catch_signals()
   local result
   result, err = docker.apply(c, plan, {
     root = root, on_event = function(ev) progress:event(ev) end,
@@ -226,10 +227,10 @@ function M.run(opts, rest)
     if not ok_save and not err then err = serr end
   end
   lock:unlock()
-  cli.release_signals()
+  cmdutil.release_signals()
 
   if opts.json then
-    cli.print_json({ ok = err == nil, project = plan.project, result = res and {
+    cmdutil.print_json({ ok = err == nil, project = plan.project, result = res and {
       created = res.created, recreated = res.recreated, unchanged = res.unchanged,
       failed = res.failed, orphans = res.orphans, removed = res.removed, elapsed = res.elapsed,
     } or nil, endpoints = (function()
@@ -241,7 +242,7 @@ function M.run(opts, rest)
     end)() })
   elseif not err or (res and #res.failed < #plan.order) then
     io.stdout:write("\n")
-    cli.table({ "SERVICE", "STATE", "ENDPOINT", "CONNECTION" }, endpoints(plan, res))
+    cmdutil.table({ "SERVICE", "STATE", "ENDPOINT", "CONNECTION" }, endpoints(plan, res))
     local has_secret = false
     for _, sname in ipairs(plan.order) do
       for _, conn in ipairs(plan.services[sname].connections or {}) do
@@ -252,7 +253,7 @@ function M.run(opts, rest)
       io.stdout:write("secrets: .deloc/secrets/<service>.<name> (mode 0600), never printed\n")
     end
   end
-  if err then return nil, cli.failure(err) end
+  if err then return nil, cmdutil.failure(err) end
   return 0
 end
 
