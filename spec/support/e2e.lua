@@ -25,7 +25,8 @@
 -- e2e.docker(args [, opts]) -> status, stdout, stderr, err   the docker CLI, same shape
 -- e2e.cleanup(project) -> true | nil, message
 --   Removes every container (forced, with anonymous volumes), network and
---   volume labelled dev.deloc.project=<project>.  Safe to call twice.
+--   volume labelled dev.deloc.project=<project>, by id (two networks may
+--   share a name).  Safe to call twice.
 -- e2e.leftovers([project]) -> { "container NAME", "network NAME", "volume NAME", ... }
 --   What is still labelled with the project, or with any e2e-* project when no
 --   project is given; sorted; {} when clean.
@@ -170,29 +171,31 @@ end
 -- ---- what a project left behind ----
 
 local KINDS = {
-  { kind = "container", list = { "ps", "-a", "--format" }, name = "{{.Names}}" },
-  { kind = "network", list = { "network", "ls", "--format" }, name = "{{.Name}}" },
-  { kind = "volume", list = { "volume", "ls", "--format" }, name = "{{.Name}}" },
+  { kind = "container", list = { "ps", "-a", "--no-trunc", "--format" }, name = "{{.Names}}", id = "{{.ID}}" },
+  { kind = "network", list = { "network", "ls", "--no-trunc", "--format" }, name = "{{.Name}}", id = "{{.ID}}" },
+  { kind = "volume", list = { "volume", "ls", "--format" }, name = "{{.Name}}", id = "{{.Name}}" },
 }
 
 -- { { kind=, name=, id=, project= }, ... } labelled with project (or any e2e-*).
+-- Networks are told apart by id: two may share a name (a run killed while
+-- the engine created one can leave a duplicate).
 local function labelled(project)
   local found = {}
   for _, k in ipairs(KINDS) do
     local args = {}
     for _, a in ipairs(k.list) do args[#args + 1] = a end
-    args[#args + 1] = k.name .. '\t{{.Label "' .. LABEL .. '"}}'
+    args[#args + 1] = k.id .. "\t" .. k.name .. '\t{{.Label "' .. LABEL .. '"}}'
     args[#args + 1] = "--filter"
     args[#args + 1] = "label=" .. LABEL .. (project and "=" .. project or "")
     local status, out, err, why = M.docker(args, { timeout = 60 })
     if status ~= 0 then
-      return nil, ("docker %s: %s"):format(table.concat(k.list, " ", 1, #k.list - 1),
+      return nil, ("docker %s: %s"):format(table.concat(k.list, " ", 1, 2),
         tostring(why or err):gsub("%s+$", ""))
     end
     for line in out:gmatch("[^\n]+") do
-      local name, p = line:match("^([^\t]*)\t(.*)$")
+      local id, name, p = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
       if name and (project or p:sub(1, 4) == "e2e-") then
-        found[#found + 1] = { kind = k.kind, name = name, project = p }
+        found[#found + 1] = { kind = k.kind, name = name, id = id, project = p }
       end
     end
   end
@@ -218,7 +221,7 @@ function M.cleanup(project)
   local found, err = labelled(project)
   if not found then return nil, err end
   local by = { container = {}, network = {}, volume = {} }
-  for _, f in ipairs(found) do table.insert(by[f.kind], f.name) end
+  for _, f in ipairs(found) do table.insert(by[f.kind], f.id) end
   local problems = {}
   local function remove(args, names)
     if #names == 0 then return end
