@@ -411,29 +411,13 @@ end
 function M.down(opts, rest)
   local project, err = cmdutil.project(opts)
   if not project then return nil, err end
-  local lock
-  lock, err = cmdutil.lock(project.dir, opts)
-  if not lock then return nil, err end
-  local c
-  c, err = connect(opts)
-  if not c then lock:unlock(); return nil, err end
-  local progress = cmdutil.progress(opts)
   local out
-  out, err = k8s.remove(c, project.name, { services = rest, volumes = opts.volumes,
-    on_event = function(ev) progress:event(ev) end })
-  progress:finish()
-  local state = require("deloc.state")
-  local st = state.load(project.dir, project.name)
-  if st and out then
-    if rest and #rest > 0 then
-      for _, s in ipairs(rest) do if st.services[s] then state.set_service(st, s, "Stopped") end end
-    else
-      for s in pairs(st.services) do state.set_service(st, s, "Stopped") end
-    end
-    state.record(st, "down", { services = rest, volumes = opts.volumes or nil, target = "kubernetes" })
-    state.save(project.dir, st)
-  end
-  lock:unlock()
+  out, err = cmdutil.locked(opts, project, function() return connect(opts) end, function(c, on_event)
+    return k8s.remove(c, project.name, { services = rest, volumes = opts.volumes, on_event = on_event })
+  end, function()
+    cmdutil.record_stopped(project, rest, "down",
+      { services = rest, volumes = opts.volumes or nil, target = "kubernetes" })
+  end)
   if not out then return nil, err end
   if opts.json then
     cmdutil.print_json({ removed = array.of(out.removed), volumes = array.of(out.volumes), namespace = out.namespace })
@@ -446,28 +430,10 @@ end
 function M.clean(opts)
   local project, err = cmdutil.project(opts)
   if not project then return nil, err end
-  local lock
-  lock, err = cmdutil.lock(project.dir, opts)
-  if not lock then return nil, err end
-  local c
-  c, err = connect(opts)
-  if not c then lock:unlock(); return nil, err end
-  local progress = cmdutil.progress(opts)
   local out
-  out, err = k8s.clean(c, project.name, { on_event = function(ev) progress:event(ev) end })
-  progress:finish()
-  if out then
-    local state = require("deloc.state")
-    local st = state.new(project.name)
-    state.record(st, "clean", { target = "kubernetes" })
-    state.save(project.dir, st)
-    if opts.secrets then
-      local sys = require("deloc.sys")
-      local dir = state.secrets_dir(project.dir)
-      for _, f in ipairs(sys.listdir(dir) or {}) do sys.remove(dir .. "/" .. f) end
-    end
-  end
-  lock:unlock()
+  out, err = cmdutil.locked(opts, project, function() return connect(opts) end, function(c, on_event)
+    return k8s.clean(c, project.name, { on_event = on_event })
+  end, function() cmdutil.record_clean(project, opts, { target = "kubernetes" }) end)
   if not out then return nil, err end
   if opts.json then
     cmdutil.print_json({ removed = array.of(out.removed), volumes = array.of(out.volumes), namespace = out.namespace })

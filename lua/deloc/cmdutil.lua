@@ -61,6 +61,56 @@ function M.lock(root, opts)
   return require("deloc.state").lock(root, { wait = wait })
 end
 
+-- Runs what stop, down and clean do on any target: under the project's lock,
+-- connect(), then fn(conn, on_event) with a progress display, then, only when
+-- fn succeeded, after(out).  after writes the state file: while the lock is
+-- still held, so that no other deloc on the project reads it half-way.
+-- cmdutil.locked(opts, project, connect, fn, after) -> out | nil, err
+function M.locked(opts, project, connect, fn, after)
+  local lock, err = M.lock(project.dir, opts)
+  if not lock then return nil, err end
+  local c
+  c, err = connect()
+  if not c then lock:unlock(); return nil, err end
+  local progress = M.progress(opts)
+  local out
+  out, err = fn(c, function(ev) progress:event(ev) end)
+  progress:finish()
+  if out and after then after(out) end
+  lock:unlock()
+  if not out then return nil, err end
+  return out
+end
+
+-- After stop or down: the services named (every one in the state file when
+-- none is) are Stopped, and the command is recorded with `fields`.
+function M.record_stopped(project, services, action, fields)
+  local state = require("deloc.state")
+  local st = state.load(project.dir, project.name)
+  if not st then return end
+  local named = services and #services > 0
+  local want = {}
+  for _, s in ipairs(services or {}) do want[s] = true end
+  for s in pairs(st.services) do
+    if not named or want[s] then state.set_service(st, s, "Stopped") end
+  end
+  state.record(st, action, fields)
+  state.save(project.dir, st)
+end
+
+-- After clean: nothing is left, so the state starts afresh (recording the
+-- clean); with --secrets the generated secrets go too.
+function M.record_clean(project, opts, fields)
+  local state = require("deloc.state")
+  local st = state.new(project.name)
+  state.record(st, "clean", fields)
+  state.save(project.dir, st)
+  if opts.secrets then
+    local dir = state.secrets_dir(project.dir)
+    for _, name in ipairs(sys.listdir(dir) or {}) do sys.remove(dir .. "/" .. name) end
+  end
+end
+
 -- Ctrl-C and TERM set a flag that the driver watches; the command then ends
 -- with INTERRUPTED (exit 130) after leaving things consistent.
 function M.catch_signals()

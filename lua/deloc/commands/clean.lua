@@ -23,29 +23,11 @@ function M.run(opts)
   if handled then return code, terr end
   local project, err = cmdutil.project(opts)
   if not project then return nil, err end
-  local lock
-  lock, err = cmdutil.lock(project.dir, opts)
-  if not lock then return nil, err end
   local docker = require("deloc.adapters.docker")
-  local c
-  c, err = docker.connect()
-  if not c then lock:unlock(); return nil, err end
-  local progress = cmdutil.progress(opts)
   local out
-  out, err = docker.clean(c, project.name, { on_event = function(ev) progress:event(ev) end })
-  progress:finish()
-  if out then
-    local state = require("deloc.state")
-    local sys = require("deloc.sys")
-    local st = state.new(project.name)
-    state.record(st, "clean", {})
-    state.save(project.dir, st)
-    if opts.secrets then
-      local dir = state.secrets_dir(project.dir)
-      for _, name in ipairs(sys.listdir(dir) or {}) do sys.remove(dir .. "/" .. name) end
-    end
-  end
-  lock:unlock()
+  out, err = cmdutil.locked(opts, project, docker.connect, function(c, on_event)
+    return docker.clean(c, project.name, { on_event = on_event })
+  end, function() cmdutil.record_clean(project, opts, {}) end)
   if not out then return nil, err end
   if opts.json then
     cmdutil.print_json(out)
