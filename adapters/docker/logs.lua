@@ -37,15 +37,96 @@ local function sort_key(ts)
   return head .. "." .. frac .. ("0"):rep(9 - #frac)
 end
 
--- logs.since(text) -> unix seconds | nil, err: "10m" (ago), or a unix time
+-- days from 1970-01-01 to a date of the proleptic Gregorian calendar
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
+  return era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
+end
+
+local function days_in_month(y, m)
+  if m == 2 then return (y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)) and 29 or 28 end
+  return ({ 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 })[m]
+end
+
+-- logs.timestamp(text) -> unix seconds (with the fraction) | nil
+-- What docker accepts: RFC 3339 (2026-11-27T06:00:00Z, with a fraction or an
+-- offset like +01:00), shortened to the minute or the hour, or a date
+-- (2026-11-27); without a zone the time is local, as for docker.
+function M.timestamp(text)
+  local y, mo, d, rest = text:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
+  if not y then return nil end
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  local h, mi, sec, frac = 0, 0, 0, 0
+  local zone
+  local clock = rest:match("^[Tt](.*)$")
+  if clock then
+    local hh, tail = clock:match("^(%d%d)(.*)$")
+    if not hh then return nil end
+    h = tonumber(hh)
+    local mm, tail2 = tail:match("^:(%d%d)(.*)$")
+    if mm then
+      mi, tail = tonumber(mm), tail2
+      local ss, tail3 = tail:match("^:(%d%d)(.*)$")
+      if ss then
+        sec, tail = tonumber(ss), tail3
+        local f, tail4 = tail:match("^%.(%d+)(.*)$")
+        if f then frac, tail = tonumber("0." .. f), tail4 end
+      end
+    end
+    zone = tail
+  else
+    zone = rest
+  end
+  local offset
+  if zone == "Z" or zone == "z" then
+    offset = 0
+  elseif zone ~= "" then
+    local sign, zh, zm = zone:match("^([+-])(%d%d):(%d%d)$")
+    if not sign then return nil end
+    zh, zm = tonumber(zh), tonumber(zm)
+    if zh > 23 or zm > 59 then return nil end
+    offset = (zh * 60 + zm) * 60 * (sign == "-" and -1 or 1)
+  end
+  if mo < 1 or mo > 12 or d < 1 or d > days_in_month(y, mo) or h > 23 or mi > 59 or sec > 59 then
+    return nil
+  end
+  local t
+  if offset then
+    t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset
+  else
+    t = os.time({ year = y, month = mo, day = d, hour = h, min = mi, sec = sec })
+    if not t then return nil end
+  end
+  return t + frac
+end
+
+-- logs.since(text) -> unix seconds | nil, err: "10m" (ago), an RFC 3339
+-- time (logs.timestamp), or a unix time (with a fraction: 1700000000.5)
 function M.since(text)
   if text == nil then return nil end
-  local n = tonumber(text)
+  local n = text:match("^%d+%.?%d*$") and tonumber(text)
+  if n then return n end
+  n = M.timestamp(text)
   if n then return n end
   local d = require("deloc.quantity").duration(text)
   if d then return math.floor(sys.time() - d) end
-  return nil, errors.new("USAGE", ("--since: '%s' is neither a duration (10m, 2h) nor a unix time")
-    :format(tostring(text)))
+  return nil, errors.new("USAGE", ("--since: '%s' is neither a duration (10m, 2h), "
+    .. "an RFC 3339 time (2026-11-27T06:00:00Z) nor a unix time"):format(tostring(text)))
+end
+
+-- The engine's form of a time: "seconds[.nanoseconds]" (a fraction is read
+-- as nanoseconds, so 1.5 must go as 1.500000000).  A double holds a unix time
+-- to about a microsecond: the fraction is rounded to that.
+function M.since_param(t)
+  if t == nil then return nil end
+  local whole = math.floor(t)
+  local us = math.floor((t - whole) * 1e6 + 0.5)
+  if us >= 1e6 then whole, us = whole + 1, 0 end
+  if us == 0 then return ("%d"):format(whole) end
+  return ("%d.%09d"):format(whole, us * 1000)
 end
 
 function M.run(c, project, opts)
@@ -119,7 +200,7 @@ function M.run(c, project, opts)
         end)
         c:request({ method = "GET", path = "/containers/" .. ctr.Id .. "/logs",
           query = { stdout = 1, stderr = 1, timestamps = 1, follow = opts.follow and 1 or 0,
-                    tail = opts.tail or "all", since = opts.since },
+                    tail = opts.tail or "all", since = M.since_param(opts.since) },
           on_data = function(chunk)
             d:feed(chunk)
             if interrupted() then return false end

@@ -9,12 +9,14 @@ local M = {
   help = [[
 Each line is prefixed with its service (and component and replica); lines of
 several services are merged in time order.  -f keeps following until every
-container stops or Ctrl-C.  --since takes a duration (10m, 2h) or a unix time.]],
+container stops or Ctrl-C.  --since takes a duration (10m, 2h), an RFC 3339
+time (2026-11-27T06:00:00Z, 2026-11-27T07:00:00+01:00; without a zone: local
+time; a date alone: its midnight) or a unix time, as docker does.]],
   options = {
     require("deloc.targets").option, require("deloc.targets").context_option,
     { "follow", "f", help = "keep printing new lines" },
     { "tail", "n", arg = "N", help = "only the last N lines of each container (default: all)" },
-    { "since", arg = "T", help = "only lines newer than T (10m, 2h, or a unix time)" },
+    { "since", arg = "T", help = "only lines newer than T (10m, 2h, 2026-11-27T06:00:00Z, or a unix time)" },
     { "timestamps", "t", help = "show each line's timestamp" },
   },
 }
