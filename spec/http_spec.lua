@@ -443,3 +443,18 @@ describe("deloc.http over TLS", function()
     assert.matches("nope%.pem", err)
   end)
 end)
+
+describe("deloc.http query strings", function()
+  it("encodes every byte outside the unreserved set and sorts the keys", function()
+    assert.equal("a%20b%2Fc~d.e_f-g", http.urlencode("a b/c~d.e_f-g"))
+    assert.equal("?a=1&b=x%3Dy&c=2", http.query({ c = 2, b = "x=y", a = 1 }))
+    assert.equal("", http.query(nil))
+    assert.equal("", http.query({}))
+  end)
+
+  it("words values with the API's own rule, leaving out those it maps to nil", function()
+    local function flag(v) if v == false then return nil end return v == true and "true" or v end
+    assert.equal("?follow=true&tail=5", http.query({ follow = true, tail = 5, previous = false }, flag))
+    assert.equal("", http.query({ previous = false }, flag))
+  end)
+end)

@@ -71,27 +71,6 @@ function M.endpoint(host)
   return e
 end
 
-local function urlencode(s)
-  return (tostring(s):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
-end
-M.urlencode = urlencode
-
-local function query_string(q)
-  if not q then return "" end
-  local keys = {}
-  for k in pairs(q) do keys[#keys + 1] = k end
-  if #keys == 0 then return "" end
-  table.sort(keys)
-  local parts = {}
-  for _, k in ipairs(keys) do
-    local v = q[k]
-    if v == true then v = "1" elseif v == false then v = "0" end
-    parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(v)
-  end
-  return "?" .. table.concat(parts, "&")
-end
-M.query_string = query_string
-
 local function shape(path)
   -- "/containers/3f2a.../start" -> "/containers/{id}/start" for the counters
   return (path:gsub("^(/%w+/)[^/?]+(/[%w_]+)$", "%1{id}%2"):gsub("^(/%w+/)[^/?]+$", "%1{id}"))
@@ -101,7 +80,20 @@ local function http()
   return require("deloc.http")
 end
 
--- The one place that speaks deloc.http.
+function M.urlencode(s) return http().urlencode(s) end
+
+-- The Engine API takes booleans as 1 and 0.
+local function engine_value(v)
+  if v == true then return "1" elseif v == false then return "0" end
+  return v
+end
+
+local function query_string(q)
+  return http().query(q, engine_value)
+end
+M.query_string = query_string
+
+-- The one place that sends requests through deloc.http.
 local function transport(ep, req)
   local headers = {}
   for k, v in pairs(req.headers or {}) do headers[#headers + 1] = k .. ": " .. v end

@@ -47,26 +47,16 @@ M.KINDS = {
   PodDisruptionBudget = { api = "policy/v1", plural = "poddisruptionbudgets", namespaced = true },
 }
 
-local function urlencode(s)
-  return (tostring(s):gsub("[^%w%-%._~]", function(ch) return ("%%%02X"):format(ch:byte()) end))
+M.urlencode = http.urlencode
+
+-- The API server takes true for a flag; a false one is left out.
+local function api_value(v)
+  if v == false then return nil end
+  return v == true and "true" or v
 end
-M.urlencode = urlencode
 
 local function query_string(q)
-  if not q then return "" end
-  local keys = {}
-  for k in pairs(q) do keys[#keys + 1] = k end
-  if #keys == 0 then return "" end
-  table.sort(keys)
-  local parts = {}
-  for _, k in ipairs(keys) do
-    local v = q[k]
-    if v ~= nil and v ~= false then
-      parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(v == true and "true" or v)
-    end
-  end
-  if #parts == 0 then return "" end
-  return "?" .. table.concat(parts, "&")
+  return http.query(q, api_value)
 end
 
 local function api_base(api)

@@ -259,6 +259,31 @@ M.post = shortcut("POST", true)
 M.put = shortcut("PUT", true)
 M.patch = shortcut("PATCH", true)
 
+-- http.urlencode(s) -> s with every byte outside RFC 3986's unreserved set
+-- written %XX
+function M.urlencode(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+-- http.query(q [, value]) -> "?k=v&..." | ""   keys sorted, so that one query
+-- is one URL (logs, counters).  value(v) -> string | nil words a value the
+-- way the API wants it (booleans differ: Docker 1/0, Kubernetes true);
+-- nil leaves the key out.  The default writes the value as it is.
+function M.query(q, value)
+  if not q then return "" end
+  local keys = {}
+  for k in pairs(q) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local v = q[k]
+    if value then v = value(v) end
+    if v ~= nil then parts[#parts + 1] = M.urlencode(k) .. "=" .. M.urlencode(v) end
+  end
+  if #parts == 0 then return "" end
+  return "?" .. table.concat(parts, "&")
+end
+
 -- http.close()  -- aborts whatever is in flight and drops the connections
 function M.close()
   if multi then
