@@ -103,9 +103,9 @@ local function find_component(plan, dep)
   if not svc then return nil end
   local name = dep.component
   if not name then
-    -- the service as a whole: its last component in order
+    -- the service as a whole: its primary component, as the Kubernetes objects do
     local order = svc.component_order or sorted_keys(svc.components)
-    name = order[#order]
+    name = svc.primary or order[#order]
   end
   return svc, svc.components[name]
 end
