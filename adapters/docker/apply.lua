@@ -94,22 +94,30 @@ local function pull(run, image, service, emit)
   emit("pulling", image)
   local layers, perr = {}, nil
   local last_emit = 0
+  local function report()
+    local cur, tot = 0, 0
+    for _, l in pairs(layers) do cur, tot = cur + l[1], tot + l[2] end
+    if tot == 0 then return false end
+    emit("pulling", ("%s %d%% of %s"):format(image, math.floor(cur * 100 / tot), human_mb(tot)))
+    return true
+  end
   local lines = stream.lines(function(line)
     local ev = require("deloc.json").decode(line)
     if type(ev) ~= "table" then return end
     if ev.error then perr = ev.error; return end
-    if ev.id and type(ev.progressDetail) == "table" and ev.progressDetail.total then
+    -- download progress per layer (extracting starts again from 0: a layer
+    -- downloaded counts as whole, so the percentage only grows)
+    local l = ev.id and layers[ev.id]
+    if ev.status == "Downloading" and type(ev.progressDetail) == "table" and ev.progressDetail.total then
       layers[ev.id] = { ev.progressDetail.current or 0, ev.progressDetail.total }
+    elseif l and (ev.status == "Download complete" or ev.status == "Extracting"
+        or ev.status == "Pull complete") then
+      l[1] = l[2]
     end
+    -- at most 4 a second; only an event with a total counts, so a pull
+    -- faster than that still shows its progress
     local now = sys.now()
-    if now - last_emit > 0.25 then
-      last_emit = now
-      local cur, tot = 0, 0
-      for _, l in pairs(layers) do cur, tot = cur + l[1], tot + l[2] end
-      if tot > 0 then
-        emit("pulling", ("%s %d%% of %s"):format(image, math.floor(cur * 100 / tot), human_mb(tot)))
-      end
-    end
+    if now - last_emit > 0.25 and report() then last_emit = now end
   end)
   local res
   res, err = c:request({ method = "POST", path = "/images/create",
@@ -117,6 +125,7 @@ local function pull(run, image, service, emit)
     timeout = 3600 })
   lines:finish()
   if not res then perr = err and (err.engine_message or err.message) or perr end
+  if not perr and last_emit > 0 then report() end -- where it ended (100%)
   if perr then
     return nil, errors.new("DEPLOYMENT_FAILED",
       ("cannot pull image '%s' for %s: %s"):format(image, service, tostring(perr):gsub("\n.*", "")),
