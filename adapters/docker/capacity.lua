@@ -11,7 +11,8 @@
 -- machine's cgroup-aware ones; a remote engine gives its own.  /info costs a
 -- request (and loading libcurl) that `deloc plan` should not pay every time:
 -- the answer is cached per endpoint in $XDG_CACHE_HOME/deloc/engines.json for
--- ten minutes; `up` passes its connected client, which always asks afresh.
+-- ten minutes (a no-op `up` stays one list request); `up` passes its connected
+-- client for when the engine must be asked.
 local engine = require("deloc.adapters.docker.engine")
 local json = require("deloc.json")
 local sys = require("deloc.sys")
@@ -60,8 +61,7 @@ end
 local function engine_figures(ep, opts)
   local cache = read_cache()
   local hit = cache[ep.display]
-  if hit and not opts.refresh and not opts.client and tonumber(hit.at)
-    and sys.time() - hit.at < M.TTL then
+  if hit and not opts.refresh and tonumber(hit.at) and sys.time() - hit.at < M.TTL then
     return hit
   end
   local c = opts.client

@@ -15,8 +15,8 @@
 -- The API version comes from /_ping's Api-Version header, capped at the
 -- newest version deloc was written against; every path is prefixed with it.
 --
--- Inside sched tasks requests run concurrently, at most `limit` (6) at a time
--- except streams.  c.calls counts requests: total, mutating (anything but
+-- Inside sched tasks requests run concurrently; those that make the engine
+-- work (see M.limited) at most `limit` (6) at a time.  c.calls counts requests: total, mutating (anything but
 -- GET/HEAD) and per "METHOD /path-shape".  DELOC_TRACE_API=FILE appends one
 -- line per request ("POST /containers/create 201 11.2ms") for specs and
 -- debugging.
@@ -154,7 +154,7 @@ function Client:request(r)
   local key = method .. " " .. shape(path)
   calls.by[key] = (calls.by[key] or 0) + 1
 
-  local limited = not r.on_data and self.sem and require("deloc.sched").current()
+  local limited = self.sem and M.limited(method, path, r.on_data) and require("deloc.sched").current()
   if limited then self.sem:acquire() end
   local started = sys.now()
   -- A streamed answer goes to on_data; keep its start too, for the error
@@ -214,6 +214,18 @@ function Client:request(r)
     return nil, e
   end
   return res
+end
+
+-- Which requests take one of the `limit` slots: the ones that make the
+-- engine work (create, start, remove...).  Reads, streams and requests that
+-- mostly wait — a stop waiting for the process to exit, a probe's exec —
+-- would only hold slots others need (20 stops of ~0.5 s each held six slots
+-- for ~2 s of a 2.2 s `down`).
+function M.limited(method, path, streaming)
+  if streaming or method == "GET" or method == "HEAD" then return false end
+  if path:match("/stop$") or path:match("/wait$") or path:match("/kill$") then return false end
+  if path:match("^/exec/[^/]+/start$") then return false end
+  return true
 end
 
 function Client:get(path, query, opts)
