@@ -264,6 +264,170 @@ describe("deloc.sys files", function()
   end)
 end)
 
+describe("deloc.sys modes and owners", function()
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rm_rf(dir) end)
+
+  local function owner_of(path)
+    local r = assert(sys.spawn({ argv = { "stat", "-c", "%u:%g", path } }))
+    return (r.stdout:gsub("%s+$", ""))
+  end
+
+  it("changes the mode of a file and says when the file is missing", function()
+    local path = dir .. "/f"
+    assert(sys.write_atomic(path, "x", tonumber("600", 8)))
+    assert.is_true(sys.chmod(path, tonumber("644", 8)))
+    assert.equal("644", mode_of(path))
+    local ok, err = sys.chmod(dir .. "/missing", tonumber("600", 8))
+    assert.is_nil(ok)
+    assert.equal("IO_ERROR", err.code)
+    assert.equal(("cannot set the mode of '%s/missing': no such file or directory"):format(dir),
+      tostring(err))
+  end)
+
+  it("changes the owner of a file as far as this user may, and says when it may not", function()
+    local path = dir .. "/f"
+    assert(sys.write_atomic(path, "x"))
+    local uid, gid = owner_of(path):match("^(%d+):(%d+)$")
+    uid, gid = tonumber(uid), tonumber(gid)
+    -- giving a file to its own owner is always allowed; -1 keeps one as it is
+    assert.is_true(sys.chown(path, uid, gid))
+    assert.is_true(sys.chown(path, -1, -1))
+    if uid == 0 then
+      assert.is_true(sys.chown(path, 4321, 4322))
+      assert.equal("4321:4322", owner_of(path))
+    else
+      local ok, err = sys.chown(path, 0, 0)
+      assert.is_nil(ok)
+      assert.matches("^cannot set the owner of '.*/f': operation not permitted$", tostring(err))
+    end
+    local ok, err = sys.chown(dir .. "/missing", uid, gid)
+    assert.is_nil(ok)
+    assert.equal("IO_ERROR", err.code)
+    assert.equal(("cannot set the owner of '%s/missing': no such file or directory"):format(dir),
+      tostring(err))
+  end)
+
+  it("rejects bad arguments", function()
+    assert.has_error(function() sys.chmod(dir, "644") end)
+    assert.has_error(function() sys.chmod(dir, 99999) end)
+    assert.has_error(function() sys.chown(dir, "root", 0) end)
+    assert.has_error(function() sys.chown(dir, 0) end)
+    assert.has_error(function() sys.chown(dir, 1.5, 0) end)
+  end)
+end)
+
+describe("deloc.sys.atomic_writer", function()
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rm_rf(dir) end)
+
+  it("streams chunks into a 0600 file that appears whole on commit, leaving no temp file", function()
+    local path = dir .. "/dump"
+    local w = assert(sys.atomic_writer(path))
+    assert.matches("^writer '.*/dump' %(open%)$", tostring(w))
+    assert.is_true(w:write("head\n"))
+    assert.is_true(w:write(("x"):rep(300000)))
+    assert.is_true(w:write(""))
+    assert.is_false(sys.exists(path))
+    local partial = ("%s/.dump.%d.partial"):format(dir, sys.pid())
+    assert.same({ ".dump." .. sys.pid() .. ".partial" }, sys.listdir(dir))
+    assert.equal("600", mode_of(partial))
+    assert.is_true(w:commit())
+    assert.equal("head\n" .. ("x"):rep(300000), sys.read_file(path))
+    assert.equal("600", mode_of(path))
+    assert.same({ "dump" }, sys.listdir(dir))
+    assert.matches("%(committed%)$", tostring(w))
+    -- a committed writer takes no more, and abort no longer touches anything
+    local ok, err = w:write("more")
+    assert.is_nil(ok)
+    assert.equal("IO_ERROR", err.code)
+    assert.matches("already committed", err.message, 1, true)
+    w:abort()
+    assert.equal("head\n" .. ("x"):rep(300000), sys.read_file(path))
+  end)
+
+  it("gives the file the mode asked for, whatever the umask", function()
+    local r = assert(sys.spawn({ argv = { "sh", "-c", 'umask 077; exec "$0" -e "$1"', DELOC, ([[
+      local w = assert(require("deloc.sys").atomic_writer(%q, tonumber("644", 8)))
+      assert(w:write("y")); assert(w:commit())]]):format(dir .. "/pub") } }))
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("644", mode_of(dir .. "/pub"))
+  end)
+
+  it("keeps the old file and leaves no temp file when aborted", function()
+    local path = dir .. "/keep"
+    assert(sys.write_atomic(path, "old", tonumber("644", 8)))
+    local w = assert(sys.atomic_writer(path))
+    assert(w:write("half"))
+    w:abort()
+    w:abort() -- idempotent
+    assert.matches("%(aborted%)$", tostring(w))
+    assert.equal("old", sys.read_file(path))
+    assert.equal("644", mode_of(path))
+    assert.same({ "keep" }, sys.listdir(dir))
+    local ok, err = w:commit()
+    assert.is_nil(ok)
+    assert.equal(("cannot write '%s': already aborted"):format(path), tostring(err))
+  end)
+
+  it("removes the temp file of a writer collected without commit", function()
+    local w = assert(sys.atomic_writer(dir .. "/lost"))
+    assert(w:write("data"))
+    assert.equal(1, #sys.listdir(dir))
+    w = nil -- luacheck: ignore
+    collectgarbage()
+    collectgarbage()
+    assert.same({}, sys.listdir(dir))
+  end)
+
+  it("replaces a stale temp file left by an earlier process with our pid", function()
+    local partial = ("%s/.f.%d.partial"):format(dir, sys.pid())
+    assert(sys.write_atomic(partial, "stale junk"))
+    local w = assert(sys.atomic_writer(dir .. "/f"))
+    assert(w:write("fresh"))
+    assert(w:commit())
+    assert.equal("fresh", sys.read_file(dir .. "/f"))
+    assert.same({ "f" }, sys.listdir(dir))
+  end)
+
+  it("says why it cannot write: a missing or unwritable directory, a directory as the file", function()
+    local w, err = sys.atomic_writer(dir .. "/no/f")
+    assert.is_nil(w)
+    assert.equal("IO_ERROR", err.code)
+    assert.equal(("cannot write '%s/no/f': no such file or directory"):format(dir), tostring(err))
+    w, err = sys.atomic_writer(dir .. "/")
+    assert.is_nil(w)
+    assert.equal(("cannot write '%s/': is a directory"):format(dir), tostring(err))
+    -- an unwritable directory: a 0500 one, or for root (who ignores modes)
+    -- /sys, where nobody may create files
+    assert(sys.mkdir_p(dir .. "/ro"))
+    assert(sys.chmod(dir .. "/ro", tonumber("500", 8)))
+    local path = dir .. "/ro/f"
+    w = sys.atomic_writer(path)
+    if w then
+      w:abort()
+      path = "/sys/deloc-spec"
+    end
+    assert.same({}, sys.listdir(dir .. "/ro"))
+    w, err = sys.atomic_writer(path)
+    assert.is_nil(w)
+    assert.equal("IO_ERROR", err.code)
+    local why = tostring(err):match("^cannot write '" .. path:gsub("%p", "%%%0") .. "': (.*)$")
+    assert.is_truthy(why == "permission denied" or why == "read-only file system", tostring(err))
+  end)
+
+  it("rejects bad arguments", function()
+    assert.has_error(function() sys.atomic_writer(nil) end)
+    assert.has_error(function() sys.atomic_writer("") end)
+    assert.has_error(function() sys.atomic_writer(dir .. "/f", -1) end)
+    local w = assert(sys.atomic_writer(dir .. "/f"))
+    assert.has_error(function() w:write(42) end)
+    w:abort()
+  end)
+end)
+
 describe("deloc.sys.lock", function()
   local dir, child
   before_each(function() dir = tmpdir() end)

@@ -18,6 +18,7 @@ extern char **environ;
 #define LOCK_MT "deloc.sys.lock"
 #define HANDLE_MT "deloc.sys.handle"
 #define SPAWN_MT "deloc.sys.spawn"
+#define WRITER_MT "deloc.sys.writer"
 
 static int push_error(lua_State *L, const char *err) {
   lua_pushnil(L);
@@ -252,6 +253,98 @@ static int l_sys_mkdir_p(lua_State *L) {
   if (dl_sys_mkdir_p(path, mode, err) != 0)
     return push_error(L, err);
   lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* sys.chmod(path, mode) -> true | nil, err */
+static int l_sys_chmod(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer mode = luaL_checkinteger(L, 2);
+  if (mode < 0 || mode > 07777)
+    luaL_argerror(L, 2, "mode must be between 0 and 07777");
+  char err[DL_SYS_ERRLEN];
+  if (dl_sys_chmod(path, (int)mode, err) != 0)
+    return push_error(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* sys.chown(path, uid, gid) -> true | nil, err  (-1 leaves one as it is) */
+static int l_sys_chown(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Number uid = luaL_checknumber(L, 2), gid = luaL_checknumber(L, 3);
+  if (uid < -1 || uid >= 4294967295.0 || uid != (lua_Number)(long long)uid)
+    luaL_argerror(L, 2, "uid must be an integer from -1");
+  if (gid < -1 || gid >= 4294967295.0 || gid != (lua_Number)(long long)gid)
+    luaL_argerror(L, 3, "gid must be an integer from -1");
+  char err[DL_SYS_ERRLEN];
+  if (dl_sys_chown(path, (uid_t)(long long)uid, (gid_t)(long long)gid, err) !=
+      0)
+    return push_error(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* ---- streaming atomic writer ---- */
+
+static struct dl_sys_writer *check_writer(lua_State *L) {
+  return luaL_checkudata(L, 1, WRITER_MT);
+}
+
+/* sys.atomic_writer(path [, mode]) -> writer | nil, err */
+static int l_sys_atomic_writer(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer mode = luaL_optinteger(L, 2, 0600);
+  if (mode < 0 || mode > 07777)
+    luaL_argerror(L, 2, "mode must be between 0 and 07777");
+  struct dl_sys_writer *w = lua_newuserdata(L, sizeof *w); /* [.., w] */
+  w->fd = -1;
+  w->state = DL_SYS_WRITER_ABORTED;
+  w->path[0] = w->tmp[0] = '\0';
+  luaL_getmetatable(L, WRITER_MT);
+  lua_setmetatable(L, -2);
+  char err[DL_SYS_ERRLEN];
+  if (dl_sys_writer_open(w, path, (int)mode, err) != 0)
+    return push_error(L, err);
+  return 1;
+}
+
+/* writer:write(chunk) -> true | nil, err */
+static int l_writer_write(lua_State *L) {
+  struct dl_sys_writer *w = check_writer(L);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  char err[DL_SYS_ERRLEN];
+  if (dl_sys_writer_write(w, data, len, err) != 0)
+    return push_error(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* writer:commit() -> true | nil, err  (the temporary file is gone on error) */
+static int l_writer_commit(lua_State *L) {
+  struct dl_sys_writer *w = check_writer(L);
+  char err[DL_SYS_ERRLEN];
+  if (dl_sys_writer_commit(w, err) != 0)
+    return push_error(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* writer:abort() -> true  (also writer:close() and __gc; idempotent, and
+ * nothing once committed) */
+static int l_writer_abort(lua_State *L) {
+  dl_sys_writer_abort(check_writer(L));
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_writer_tostring(lua_State *L) {
+  struct dl_sys_writer *w = check_writer(L);
+  const char *state = w->state == DL_SYS_WRITER_OPEN        ? "open"
+                      : w->state == DL_SYS_WRITER_COMMITTED ? "committed"
+                                                            : "aborted";
+  lua_pushfstring(L, "writer '%s' (%s)", w->path, state);
   return 1;
 }
 
@@ -641,6 +734,9 @@ static const luaL_Reg functions[] = {
     {"signal_clear", l_sys_signal_clear},
     {"write_atomic", l_sys_write_atomic},
     {"mkdir_p", l_sys_mkdir_p},
+    {"chmod", l_sys_chmod},
+    {"chown", l_sys_chown},
+    {"atomic_writer", l_sys_atomic_writer},
     {"read_file", l_sys_read_file},
     {"listdir", l_sys_listdir},
     {"stat", l_sys_stat},
@@ -655,6 +751,14 @@ static const luaL_Reg functions[] = {
     {"spawn_bg", l_sys_spawn_bg},
     {"kill", l_sys_kill},
     {"waitpid", l_sys_waitpid},
+    {NULL, NULL},
+};
+
+static const luaL_Reg writer_methods[] = {
+    {"write", l_writer_write},
+    {"commit", l_writer_commit},
+    {"abort", l_writer_abort},
+    {"close", l_writer_abort},
     {NULL, NULL},
 };
 
@@ -674,6 +778,15 @@ int luaopen_deloc_native_sys(lua_State *L) {
   lua_pushcfunction(L, l_lock_unlock);
   lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, l_lock_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, WRITER_MT); /* [mt] */
+  lua_newtable(L);
+  luaL_register(L, NULL, writer_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_writer_abort);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, l_writer_tostring);
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
   luaL_newmetatable(L, HANDLE_MT);

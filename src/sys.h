@@ -87,6 +87,33 @@ int dl_sys_write_atomic(const char *path, const void *data, size_t len,
 /* mkdir -p with mode for the directories it creates. */
 int dl_sys_mkdir_p(const char *path, int mode, char *err);
 
+/* chmod(2) and chown(2) with err set on failure. */
+int dl_sys_chmod(const char *path, int mode, char *err);
+int dl_sys_chown(const char *path, uid_t uid, gid_t gid, char *err);
+
+/* A file streamed into a temporary file beside path (".NAME.PID.partial",
+ * O_EXCL, mode from the first byte) and renamed over path on commit, so path
+ * is the old content or the whole new one, never a part. */
+enum { DL_SYS_WRITER_OPEN, DL_SYS_WRITER_COMMITTED, DL_SYS_WRITER_ABORTED };
+struct dl_sys_writer {
+  int fd;    /* -1 unless open */
+  int state; /* DL_SYS_WRITER_* */
+  char path[PATH_MAX];
+  char tmp[PATH_MAX];
+};
+
+/* Creates the temporary file with mode (umask aside).  0 or -1. */
+int dl_sys_writer_open(struct dl_sys_writer *w, const char *path, int mode,
+                       char *err);
+/* Appends len bytes.  0 or -1 (the writer stays open: abort it). */
+int dl_sys_writer_write(struct dl_sys_writer *w, const void *data, size_t len,
+                        char *err);
+/* fsync, rename over path, fsync of the directory.  0, or -1 with the
+ * temporary file removed. */
+int dl_sys_writer_commit(struct dl_sys_writer *w, char *err);
+/* Closes and removes the temporary file of an open writer; else nothing. */
+void dl_sys_writer_abort(struct dl_sys_writer *w);
+
 /* Holder information recorded in a lock file. */
 struct dl_sys_holder {
   long pid;     /* 0 if unknown */

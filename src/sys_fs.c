@@ -1,4 +1,5 @@
-/* Files that survive a crash (atomic write), mkdir -p, and advisory locks. */
+/* Files that survive a crash (atomic write, streaming writer), modes and
+ * owners, mkdir -p, and advisory locks. */
 #include "sys.h"
 
 #include <errno.h>
@@ -37,10 +38,27 @@ static int dir_of(const char *path, char *dir) {
   return 0;
 }
 
+/* Syncs the directory holding path, so a rename in it survives a crash. */
+static int sync_dir_of(const char *path, char *err) {
+  char dir[PATH_MAX];
+  if (dir_of(path, dir) != 0)
+    return dl_sys_fail(err, "cannot sync directory", path, ENAMETOOLONG);
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return dl_sys_fail(err, "cannot sync directory", dir, errno);
+  if (fsync(dfd) != 0 && errno != EINVAL) {
+    int e = errno;
+    close(dfd);
+    return dl_sys_fail(err, "cannot sync directory", dir, e);
+  }
+  close(dfd);
+  return 0;
+}
+
 int dl_sys_write_atomic(const char *path, const void *data, size_t len,
                         int mode, char *err) {
-  char dir[PATH_MAX], tmp[PATH_MAX];
-  if (dir_of(path, dir) != 0)
+  char tmp[PATH_MAX];
+  if (strlen(path) >= PATH_MAX)
     return dl_sys_fail(err, "cannot write", path, ENAMETOOLONG);
   struct stat st;
   if (mode < 0) {
@@ -76,17 +94,7 @@ int dl_sys_write_atomic(const char *path, const void *data, size_t len,
   step = "cannot rename into";
   if (rename(tmp, path) != 0)
     goto fail;
-  /* The rename itself is durable only once the directory is synced. */
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0)
-    return dl_sys_fail(err, "cannot sync directory", dir, errno);
-  if (fsync(dfd) != 0 && errno != EINVAL) {
-    int e = errno;
-    close(dfd);
-    return dl_sys_fail(err, "cannot sync directory", dir, e);
-  }
-  close(dfd);
-  return 0;
+  return sync_dir_of(path, err);
 fail : {
   int e = errno;
   if (fd >= 0)
@@ -126,6 +134,110 @@ int dl_sys_mkdir_p(const char *path, int mode, char *err) {
       break;
   }
   return 0;
+}
+
+int dl_sys_chmod(const char *path, int mode, char *err) {
+  if (chmod(path, (mode_t)mode) != 0)
+    return dl_sys_fail(err, "cannot set the mode of", path, errno);
+  return 0;
+}
+
+int dl_sys_chown(const char *path, uid_t uid, gid_t gid, char *err) {
+  if (chown(path, uid, gid) != 0)
+    return dl_sys_fail(err, "cannot set the owner of", path, errno);
+  return 0;
+}
+
+int dl_sys_writer_open(struct dl_sys_writer *w, const char *path, int mode,
+                       char *err) {
+  w->fd = -1;
+  w->state = DL_SYS_WRITER_ABORTED;
+  w->tmp[0] = '\0';
+  size_t len = strlen(path);
+  if (len >= sizeof w->path) {
+    memcpy(w->path, path, sizeof w->path - 1);
+    w->path[sizeof w->path - 1] = '\0';
+    return dl_sys_fail(err, "cannot write", path, ENAMETOOLONG);
+  }
+  memcpy(w->path, path, len + 1);
+  if (len == 0)
+    return dl_sys_fail(err, "cannot write", path, ENOENT);
+  if (path[len - 1] == '/')
+    return dl_sys_fail(err, "cannot write", path, EISDIR);
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  int dlen = slash ? (int)(slash - path) : 0;
+  int n = snprintf(w->tmp, sizeof w->tmp, "%.*s%s.%s.%ld.partial", dlen, path,
+                   slash ? "/" : "", base, (long)getpid());
+  if (n < 0 || n >= (int)sizeof w->tmp)
+    return dl_sys_fail(err, "cannot write", path, ENAMETOOLONG);
+  int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+  int fd = open(w->tmp, flags, (mode_t)mode);
+  if (fd < 0 && errno == EEXIST) {
+    /* left by an earlier process with our pid, killed mid-write */
+    unlink(w->tmp);
+    fd = open(w->tmp, flags, (mode_t)mode);
+  }
+  if (fd < 0)
+    return dl_sys_fail(err, "cannot write", path, errno);
+  /* The umask may have narrowed the mode; the caller's mode is the one. */
+  if (fchmod(fd, (mode_t)mode) != 0) {
+    int e = errno;
+    close(fd);
+    unlink(w->tmp);
+    return dl_sys_fail(err, "cannot set the mode of", path, e);
+  }
+  w->fd = fd;
+  w->state = DL_SYS_WRITER_OPEN;
+  return 0;
+}
+
+static int writer_closed(struct dl_sys_writer *w, char *err) {
+  return dl_sys_error(err, "cannot write '%s': already %s", w->path,
+                      w->state == DL_SYS_WRITER_COMMITTED ? "committed"
+                                                          : "aborted");
+}
+
+int dl_sys_writer_write(struct dl_sys_writer *w, const void *data, size_t len,
+                        char *err) {
+  if (w->state != DL_SYS_WRITER_OPEN)
+    return writer_closed(w, err);
+  if (write_all(w->fd, data, len) != 0)
+    return dl_sys_fail(err, "cannot write", w->path, errno);
+  return 0;
+}
+
+int dl_sys_writer_commit(struct dl_sys_writer *w, char *err) {
+  if (w->state != DL_SYS_WRITER_OPEN)
+    return writer_closed(w, err);
+  const char *step = "cannot sync";
+  if (fsync(w->fd) != 0)
+    goto fail;
+  step = "cannot write";
+  int rc = close(w->fd);
+  w->fd = -1;
+  if (rc != 0)
+    goto fail;
+  step = "cannot rename into";
+  if (rename(w->tmp, w->path) != 0)
+    goto fail;
+  w->state = DL_SYS_WRITER_COMMITTED;
+  return sync_dir_of(w->path, err);
+fail : {
+  int e = errno;
+  dl_sys_writer_abort(w);
+  return dl_sys_fail(err, step, w->path, e);
+}
+}
+
+void dl_sys_writer_abort(struct dl_sys_writer *w) {
+  if (w->state != DL_SYS_WRITER_OPEN)
+    return;
+  if (w->fd >= 0)
+    close(w->fd);
+  w->fd = -1;
+  unlink(w->tmp);
+  w->state = DL_SYS_WRITER_ABORTED;
 }
 
 static void read_holder(int fd, struct dl_sys_holder *h) {

@@ -5,7 +5,8 @@
 --   backup.restore(c, plan, service, data) -> { kind=, bytes= } | nil, err
 --   backup.file_sink(path) -> sink | nil, err   where a backup streams to:
 --     sink:write(chunk) -> true | nil, err;  sink:commit() -> true | nil, err
---     (fsync, rename into place);  sink:abort() removes what was written.
+--     (fsync, rename into place);  sink:abort() removes what was written
+--     (deloc.sys.atomic_writer does the work).
 --
 -- Service-aware where the recipe says (plan.services[s].backup = { exec=,
 -- restore=, component= }): the dump command runs in the service's running
@@ -60,99 +61,31 @@ end
 -- (O_CREAT|O_EXCL, so nothing else's file is written through), synced,
 -- then renamed over the target, so FILE is the old content or the whole
 -- new backup, never a part.  Streamed: a dump never sits in memory.
-local ffi = require("ffi")
-local O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_CLOEXEC = 1, 0, 64, 128, 524288
-local EINTR, EEXIST = 4, 17
-local libc
-
-local function C()
-  if libc then return libc end
-  pcall(ffi.cdef, [[
-    int open(const char *path, int flags, ...);
-    long write(int fd, const void *buf, unsigned long count);
-    int fsync(int fd);
-    int close(int fd);
-    char *strerror(int errnum);
-  ]])
-  libc = ffi.C
-  return libc
-end
-
-local function io_error(what, path, errno)
-  local why = ffi.string(C().strerror(errno)):lower()
-  return errors.new("IO_ERROR", ("cannot %s '%s': %s"):format(what, path, why))
-end
+local sys = require("deloc.sys")
 
 local Sink = {}
 Sink.__index = Sink
 
 function M.file_sink(path)
   assert(type(path) == "string" and path ~= "", "backup.file_sink: path must be a string")
-  local dir, base = path:match("^(.*)/([^/]*)$")
-  if not dir then dir, base = ".", path end
-  if dir == "" then dir = "/" end
-  if base == "" then
-    return nil, errors.new("IO_ERROR", ("cannot write '%s': is a directory"):format(path))
-  end
-  local tmp = ("%s/.%s.%d.partial"):format(dir, base, require("deloc.sys").pid())
-  local fd = C().open(tmp, O_WRONLY + O_CREAT + O_EXCL + O_CLOEXEC, ffi.new("int", 384))
-  if fd < 0 and ffi.errno() == EEXIST then
-    -- left by an earlier run of a process with our pid, killed mid-write
-    os.remove(tmp)
-    fd = C().open(tmp, O_WRONLY + O_CREAT + O_EXCL + O_CLOEXEC, ffi.new("int", 384))
-  end
-  if fd < 0 then return nil, io_error("write", path, ffi.errno()) end
-  return setmetatable({ fd = fd, path = path, tmp = tmp, dir = dir, bytes = 0 }, Sink)
+  local w, err = sys.atomic_writer(path, tonumber("600", 8))
+  if not w then return nil, err end
+  return setmetatable({ writer = w, path = path, bytes = 0 }, Sink)
 end
 
 function Sink:write(chunk)
-  if self.fd < 0 then return nil, errors.new("IO_ERROR", ("cannot write '%s': closed"):format(self.path)) end
-  local p = ffi.cast("const char *", chunk)
-  local off, n = 0, #chunk
-  while off < n do
-    local w = tonumber(C().write(self.fd, p + off, n - off))
-    if w < 0 then
-      local e = ffi.errno()
-      if e ~= EINTR then return nil, io_error("write", self.path, e) end
-    else
-      off = off + w
-    end
-  end
-  self.bytes = self.bytes + n
+  local ok, err = self.writer:write(chunk)
+  if not ok then return nil, err end
+  self.bytes = self.bytes + #chunk
   return true
-end
-
-function Sink:abort()
-  if self.fd >= 0 then C().close(self.fd) end
-  self.fd = -1
-  os.remove(self.tmp)
 end
 
 function Sink:commit()
-  if self.fd < 0 then return nil, errors.new("IO_ERROR", ("cannot write '%s': closed"):format(self.path)) end
-  local lib = C()
-  if lib.fsync(self.fd) ~= 0 then
-    local e = ffi.errno()
-    self:abort()
-    return nil, io_error("write", self.path, e)
-  end
-  local rc = lib.close(self.fd)
-  self.fd = -1
-  if rc ~= 0 then
-    local e = ffi.errno()
-    os.remove(self.tmp)
-    return nil, io_error("write", self.path, e)
-  end
-  local ok, err = os.rename(self.tmp, self.path)
-  if not ok then
-    os.remove(self.tmp)
-    return nil, errors.new("IO_ERROR", ("cannot write '%s': %s"):format(self.path,
-      tostring(err):gsub("^[^:]*: ", ""):lower()))
-  end
-  -- the rename itself survives a crash once the directory is synced
-  local dfd = lib.open(self.dir, O_RDONLY + O_CLOEXEC)
-  if dfd >= 0 then lib.fsync(dfd); lib.close(dfd) end
-  return true
+  return self.writer:commit()
+end
+
+function Sink:abort()
+  self.writer:abort()
 end
 
 -- ---- finding the container ----

@@ -14,7 +14,7 @@
 -- container running as a non-root user (e.g. 999:999) cannot read a 0600
 -- file owned by the deloc user.  deloc therefore gives the file to the
 -- container's user: with the right to chown (deloc runs as root, or as that
--- very uid) the file becomes <uid>:<gid> with mode 0400-ish 0600, so only
+-- very uid) the file becomes <uid>:<gid> with mode 0600, so only
 -- that uid (and root) can read it.  Without that right it falls back to mode
 -- 0644: the 0700 directory still keeps every other host user out (a bind
 -- mount does not need search permission on the parents), and the container
@@ -25,15 +25,6 @@ local errors = require("deloc.errors")
 
 local M = {}
 
-local ffi_ok, ffi = pcall(require, "ffi")
-if ffi_ok then
-  pcall(ffi.cdef, [[
-    int chown(const char *path, unsigned int owner, unsigned int group);
-    int chmod(const char *path, unsigned int mode);
-    unsigned int geteuid(void);
-  ]])
-end
-
 local function owner_of(user)
   if type(user) ~= "string" then return nil end
   local uid, gid = user:match("^(%d+):(%d+)$")
@@ -42,14 +33,19 @@ local function owner_of(user)
 end
 M.owner_of = owner_of
 
--- Makes `path` readable by uid:gid inside a container; returns how.
+local MODE_OWNER, MODE_ALL = tonumber("600", 8), tonumber("644", 8)
+
+-- secrets.grant(path, uid [, gid]) -> how | nil, err
+-- Makes `path` readable by uid:gid inside a container; says how.
 function M.grant(path, uid, gid)
-  if not uid or uid == 0 or not ffi_ok then return "as is" end
-  if ffi.C.chown(path, uid, gid or uid) == 0 then
-    ffi.C.chmod(path, tonumber("600", 8))
+  if not uid or uid == 0 then return "as is" end
+  if sys.chown(path, uid, gid or uid) then
+    local ok, err = sys.chmod(path, MODE_OWNER)
+    if not ok then return nil, err end
     return "owned by " .. uid
   end
-  ffi.C.chmod(path, tonumber("644", 8))
+  local ok, err = sys.chmod(path, MODE_ALL)
+  if not ok then return nil, err end
   return "mode 0644 in a 0700 directory"
 end
 
@@ -84,11 +80,13 @@ function M.ensure(plan, root)
     local path = state.secrets_dir(root) .. "/" .. name
     local n, uid, gid = 0, nil, nil
     for u, g in pairs(users[name]) do n, uid, gid = n + 1, u, g end
+    local ok, err = true, nil
     if n == 1 then
-      M.grant(path, uid, gid)
-    elseif n > 1 and ffi_ok then
-      ffi.C.chmod(path, tonumber("644", 8))
+      ok, err = M.grant(path, uid, gid)
+    elseif n > 1 then
+      ok, err = sys.chmod(path, MODE_ALL)
     end
+    if not ok then return nil, err end
   end
   return true
 end

@@ -31,6 +31,12 @@ local function options(opts, fn)
   return opts
 end
 
+local function check_mode(mode, fn)
+  if type(mode) ~= "number" or mode < 0 or mode > 4095 or mode % 1 ~= 0 then
+    error(("sys.%s: mode must be an integer from 0 to 4095 (0o7777)"):format(fn), 3)
+  end
+end
+
 -- ---- the machine ----
 
 -- sys.cpu{proc=} -> { count=, model= } | nil, err
@@ -198,10 +204,7 @@ M.signal_clear = native.signal_clear
 function M.write_atomic(path, data, mode)
   check_string(path, "path", "write_atomic")
   check_string(data, "data", "write_atomic")
-  if mode ~= nil and (type(mode) ~= "number" or mode < 0 or mode > 4095
-      or mode % 1 ~= 0) then
-    error("sys.write_atomic: mode must be an integer from 0 to 4095 (0o7777)", 2)
-  end
+  if mode ~= nil then check_mode(mode, "write_atomic") end
   local ok, err = native.write_atomic(path, data, mode)
   if not ok then return io_error(err) end
   return true
@@ -214,6 +217,73 @@ function M.mkdir_p(path, mode)
   if not ok then return io_error(err) end
   return true
 end
+
+-- sys.chmod(path, mode) -> true | nil, err
+function M.chmod(path, mode)
+  check_string(path, "path", "chmod")
+  check_mode(mode, "chmod")
+  local ok, err = native.chmod(path, mode)
+  if not ok then return io_error(err) end
+  return true
+end
+
+local function check_id(v, name)
+  if type(v) ~= "number" or v < -1 or v >= 2 ^ 32 - 1 or v % 1 ~= 0 then
+    error(("sys.chown: %s must be an integer from 0 (or -1: unchanged)"):format(name), 3)
+  end
+end
+
+-- sys.chown(path, uid, gid) -> true | nil, err  (-1 leaves one unchanged)
+-- Only root, or the owner giving a file to one of its own groups, may.
+function M.chown(path, uid, gid)
+  check_string(path, "path", "chown")
+  check_id(uid, "uid")
+  check_id(gid, "gid")
+  local ok, err = native.chown(path, uid, gid)
+  if not ok then return io_error(err) end
+  return true
+end
+
+-- sys.atomic_writer(path [, mode = 0600]) -> writer | nil, err
+--   writer:write(chunk) -> true | nil, err
+--   writer:commit() -> true | nil, err  (fsync, rename over path, fsync of
+--                                        the directory)
+--   writer:abort()    removes what was written (the GC does it too)
+-- For content streamed in pieces (a backup): it goes to ".NAME.PID.partial"
+-- beside path, created O_EXCL with `mode` from the first byte (the umask
+-- aside), so path is the old content or the whole new one, never a part.
+local Writer = {}
+Writer.__index = Writer
+Writer.__tostring = function(w) return tostring(w.native) end
+
+function M.atomic_writer(path, mode)
+  check_string(path, "path", "atomic_writer")
+  if path == "" then error("sys.atomic_writer: path must not be empty", 2) end
+  if mode ~= nil then check_mode(mode, "atomic_writer") end
+  local w, err = native.atomic_writer(path, mode or 384)
+  if not w then return io_error(err) end
+  return setmetatable({ native = w, path = path }, Writer)
+end
+
+function Writer:write(chunk)
+  if type(chunk) ~= "string" then
+    error(("writer:write: chunk must be a string, got %s"):format(type(chunk)), 2)
+  end
+  local ok, err = self.native:write(chunk)
+  if not ok then return io_error(err) end
+  return true
+end
+
+function Writer:commit()
+  local ok, err = self.native:commit()
+  if not ok then return io_error(err) end
+  return true
+end
+
+function Writer:abort()
+  self.native:abort()
+end
+Writer.close = Writer.abort
 
 -- sys.read_file(path) -> string | nil, err
 function M.read_file(path)
