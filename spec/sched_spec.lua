@@ -283,3 +283,37 @@ describe("deloc.sched with deloc.http", function()
     assert.equal(200, resp.status)
   end)
 end)
+
+describe("sched.event", function()
+  local sched = require("deloc.sched")
+
+  it("wakes every waiter with what set() was given", function()
+    local ev = sched.event()
+    local got = {}
+    for i = 1, 3 do
+      sched.spawn(function()
+        local ok, why = ev:wait()
+        got[i] = { ok, why }
+      end)
+    end
+    sched.spawn(function()
+      sched.sleep(0.02)
+      assert.is_false(ev:is_set())
+      ev:set(false, "postgres failed")
+    end)
+    sched.run()
+    assert.is_true(ev:is_set())
+    for i = 1, 3 do assert.same({ false, "postgres failed" }, got[i]) end
+  end)
+
+  it("returns at once once set, and refuses a second set", function()
+    local ev = sched.event()
+    ev:set(true)
+    assert.is_true((ev:wait()))
+    assert.has_error(function() ev:set(true) end, "sched: event set twice")
+  end)
+
+  it("refuses to block outside a task", function()
+    assert.has_error(function() sched.event():wait() end, "sched: an event would block outside a task")
+  end)
+end)

@@ -56,19 +56,12 @@ end
 -- once(cache, key, fn): the first caller runs fn; others wait for its result.
 local function once(cache, key, fn, ...)
   local e = cache[key]
-  if e then
-    if not e.done then
-      e.waiters[#e.waiters + 1] = sched.current()
-      sched.suspend()
-    end
-    return e.v, e.err
-  end
-  e = { waiters = {} }
+  if e then return e:wait() end
+  e = sched.event()
   cache[key] = e
   local ok, v, err = pcall(fn, ...)
   if not ok then v, err = nil, v end
-  e.done, e.v, e.err = true, v, err
-  for _, w in ipairs(e.waiters) do sched.wake(w) end
+  e:set(v, err)
   if not ok then error(err, 0) end
   return v, err
 end
@@ -220,20 +213,13 @@ end
 local function key_of(service, component) return service .. "/" .. component end
 
 local function settle(run, key, ok, err)
-  local r = run.ready[key]
-  r.done, r.ok, r.err = true, ok, err
-  for _, w in ipairs(r.waiters) do sched.wake(w) end
-  r.waiters = {}
+  run.ready[key]:set(ok, err)
 end
 
 local function wait_for(run, key)
-  local r = run.ready[key]
-  if not r then return true end -- not part of this plan: assume it is there
-  if not r.done then
-    r.waiters[#r.waiters + 1] = sched.current()
-    sched.suspend()
-  end
-  return r.ok, r.err
+  local ev = run.ready[key]
+  if not ev then return true end -- not part of this plan: assume it is there
+  return ev:wait()
 end
 
 -- ---- what to do ----
@@ -303,7 +289,7 @@ local function deploy_component(run, svc, comp)
     for _, d in ipairs(deps) do
       local dk = key_of(d.service, d.component or d.service)
       local r = run.ready[dk]
-      if r and not r.done then names[#names + 1] = d.component ~= d.service and dk or d.service end
+      if r and not r:is_set() then names[#names + 1] = d.component ~= d.service and dk or d.service end
     end
     if #names > 0 then emit("waiting", "for " .. table.concat(names, ", ")) end
     for _, d in ipairs(deps) do
@@ -501,7 +487,7 @@ function M.run(c, plan, opts)
   for _, pair in ipairs(comps) do
     local key = key_of(pair[1].name, pair[2].name)
     planned[key] = true
-    run.ready[key] = { waiters = {} }
+    run.ready[key] = sched.event()
     run.result.components[key] = { service = pair[1].name, component = pair[2].name, ids = {} }
   end
 

@@ -210,20 +210,13 @@ local function apply_one(run, obj)
 end
 
 local function settle(run, key, ok, err)
-  local r = run.ready[key]
-  r.done, r.ok, r.err = true, ok, err
-  for _, w in ipairs(r.waiters) do sched.wake(w) end
-  r.waiters = {}
+  run.ready[key]:set(ok, err)
 end
 
 local function wait_for(run, key)
-  local r = run.ready[key]
-  if not r then return true end
-  if not r.done then
-    r.waiters[#r.waiters + 1] = sched.current()
-    sched.suspend()
-  end
-  return r.ok, r.err
+  local ev = run.ready[key]
+  if not ev then return true end
+  return ev:wait()
 end
 
 local function deploy(run, svc, comp, obj)
@@ -434,7 +427,7 @@ function M.run(c, plan, opts)
     for _, cname in ipairs(svc.component_order) do
       local key = key_of(sname, cname)
       comps[#comps + 1] = { svc, svc.components[cname], workloads[key] }
-      run.ready[key] = { waiters = {} }
+      run.ready[key] = sched.event()
       run.result.components[key] = { service = sname, component = cname }
     end
   end

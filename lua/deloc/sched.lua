@@ -277,6 +277,42 @@ function M.wait(task)
   return false, task.error
 end
 
+-- ---- events: set once, waited on by any number of tasks ----
+
+local Event = {}
+Event.__index = Event
+
+-- sched.event() -> ev with ev:set(...), ev:wait() -> what set() was given,
+-- ev:is_set().  What one task finds out (a dependency became healthy, a
+-- shared image was pulled) and others wait for.  A waiter woken early (a
+-- caught signal) gets nothing back.
+function M.event()
+  return setmetatable({ done = false, waiters = {} }, Event)
+end
+
+function Event:set(...)
+  if self.done then error("sched: event set twice", 2) end
+  self.done, self.values = true, pack(...)
+  local waiters = self.waiters
+  self.waiters = {}
+  for _, w in ipairs(waiters) do M.wake(w) end
+end
+
+function Event:is_set()
+  return self.done
+end
+
+function Event:wait()
+  if not self.done then
+    local me = M.current()
+    if not me then error("sched: an event would block outside a task", 2) end
+    self.waiters[#self.waiters + 1] = me
+    M.suspend()
+    if not self.done then return nil end
+  end
+  return unpack(self.values, 1, self.values.n)
+end
+
 -- ---- semaphores: keep at most n things going at once ----
 
 local Sem = {}
