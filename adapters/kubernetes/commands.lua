@@ -23,6 +23,16 @@ local function connect(opts, progress)
   return c
 end
 
+-- The project and a connected client: how most read-only commands start.
+local function project_and_client(opts)
+  local project, err = cmdutil.project(opts)
+  if not project then return nil, err end
+  local c
+  c, err = connect(opts)
+  if not c then return nil, err end
+  return project, c
+end
+
 local function overrides(opts, scale)
   local o = cmdutil.scale_overrides(scale) or {}
   if opts.set then
@@ -82,11 +92,9 @@ end
 -- ---- plan ----
 
 function M.plan(opts, args)
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local c
-  c, err = connect(opts)
-  if not c then return nil, err end
+  local project, c = project_and_client(opts)
+  if not project then return nil, c end
+  local err
   local plan
   plan, err = plan_for(c, opts, args, project)
   if not plan then return nil, err end
@@ -221,11 +229,9 @@ M.update = M.up
 -- ---- status / health ----
 
 function M.status(opts, rest)
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local c
-  c, err = connect(opts)
-  if not c then return nil, err end
+  local project, c = project_and_client(opts)
+  if not project then return nil, c end
+  local err
   local rows
   rows, err = k8s.status(c, project.name, { services = rest })
   if not rows then return nil, err end
@@ -257,11 +263,9 @@ function M.status(opts, rest)
 end
 
 function M.health(opts, rest)
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local c
-  c, err = connect(opts)
-  if not c then return nil, err end
+  local project, c = project_and_client(opts)
+  if not project then return nil, c end
+  local err
   local rows
   rows, err = k8s.health(c, project.name, { services = rest })
   if not rows then return nil, err end
@@ -386,11 +390,9 @@ end
 
 -- stop: every Deployment and StatefulSet scaled to 0 (up brings them back)
 function M.stop(opts, rest)
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local c
-  c, err = connect(opts)
-  if not c then return nil, err end
+  local project, c = project_and_client(opts)
+  if not project then return nil, c end
+  local err
   local rows
   rows, err = k8s.status(c, project.name, { services = rest })
   if not rows then return nil, err end

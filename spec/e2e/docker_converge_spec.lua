@@ -5,17 +5,13 @@ local json = require("deloc.json")
 local e2e = dofile("spec/support/e2e.lua")
 local images = dofile("spec/support/images.lua")
 
-local RECIPES = e2e.root .. "/spec/fixtures/docker/recipes"
-
 local function write(path, text)
   local f = assert(io.open(path, "w"))
   f:write(text)
   f:close()
 end
 
-local function project_file(dir, project, body)
-  write(dir .. "/deloc.yaml", ("project: %s\nrecipes: [ %s ]\n%s"):format(project, RECIPES, body))
-end
+local project_file = e2e.project_file
 
 -- name -> id of every container of the project, from the engine itself
 local function containers(project)

@@ -6,12 +6,7 @@ local json = require("deloc.json")
 local e2e = dofile("spec/support/e2e.lua")
 local images = dofile("spec/support/images.lua")
 
-local RECIPES = e2e.root .. "/spec/fixtures/docker/recipes"
-
-local function project_file(dir, project, body)
-  assert(sys.write_atomic(dir .. "/deloc.yaml",
-    ("project: %s\nrecipes: [ %s ]\n%s"):format(project, RECIPES, body)))
-end
+local project_file = e2e.project_file
 
 local function read_state(dir)
   local text = sys.read_file(dir .. "/.deloc/state.json")

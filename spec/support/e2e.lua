@@ -125,6 +125,17 @@ function M.workdir(project, yaml)
   return dir
 end
 
+-- e2e.project_file(dir, project, body [, recipes_dir]) writes dir/deloc.yaml
+-- naming the project and a recipe directory (default: the Docker fixture
+-- recipes), then `body`; raises on failure.
+M.FIXTURE_RECIPES = M.root .. "/spec/fixtures/docker/recipes"
+
+function M.project_file(dir, project, body, recipes_dir)
+  local ok, err = sys.write_atomic(dir .. "/deloc.yaml", ("project: %s\nrecipes: [ %s ]\n%s")
+    :format(project, recipes_dir or M.FIXTURE_RECIPES, body or ""))
+  if not ok then error("e2e.project_file: " .. tostring(err), 2) end
+end
+
 -- ---- processes ----
 
 local function run(argv, opts, fn)
