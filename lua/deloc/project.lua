@@ -18,6 +18,7 @@ local errors = require("deloc.errors")
 local recipe = require("deloc.recipe")
 local planner = require("deloc.planner")
 local profiles = require("deloc.profiles")
+local naming = require("deloc.names")
 
 local M = {}
 
@@ -96,7 +97,7 @@ function M.parse(text, name, dir)
   if doc.project ~= nil then
     if type(doc.project) ~= "string" then return bad(value_at(doc, "project"), "'project' must be a name") end
     local ok, why = recipe.dns_label(doc.project)
-    if not ok then return bad(value_at(doc, "project"), ("project name '%s' %s"):format(doc.project, why)) end
+    if not ok then return bad(value_at(doc, "project"), ("project name %s %s"):format(naming.quote(doc.project), why)) end
     p.name = doc.project
   else
     p.name = M.dns_name(basename(p.dir))
@@ -107,6 +108,13 @@ function M.parse(text, name, dir)
       if type(doc[k]) ~= "string" then return bad(value_at(doc, k), ("'%s' must be a string"):format(k)) end
       p[k] = doc[k]
     end
+  end
+  if p.profile then
+    local ok, why = naming.profile(p.profile)
+    if not ok then return bad(value_at(doc, "profile"), ("profile name %s %s"):format(naming.quote(p.profile), why)) end
+  end
+  if p.mirror and p.mirror ~= "" and not naming.image(p.mirror) then
+    return bad(value_at(doc, "mirror"), ("mirror %s %s"):format(naming.quote(p.mirror), naming.RULES.image))
   end
   if p.target and p.target ~= "docker" and p.target ~= "kubernetes" then
     return bad(value_at(doc, "target"), ("unknown target '%s'%s"):format(p.target,
@@ -126,7 +134,7 @@ function M.parse(text, name, dir)
       for i, n in ipairs(svcs) do
         if type(n) ~= "string" then return bad(value_at(svcs, i), "a service must be a name") end
         local ok, why = recipe.dns_label(n)
-        if not ok then return bad(value_at(svcs, i), ("'%s' is not a valid service name: %s"):format(n, why)) end
+        if not ok then return bad(value_at(svcs, i), ("%s is not a valid service name: %s"):format(naming.quote(n), why)) end
         if p.services[n] then return bad(value_at(svcs, i), ("service '%s' is listed twice"):format(n)) end
         p.services[n] = {}
         p.service_order[#p.service_order + 1] = n
@@ -143,7 +151,7 @@ function M.parse(text, name, dir)
       for _, n in ipairs(names) do
         if type(n) ~= "string" then return bad(at(svcs, n), "a service must be a name") end
         local ok, why = recipe.dns_label(n)
-        if not ok then return bad(at(svcs, n), ("'%s' is not a valid service name: %s"):format(n, why)) end
+        if not ok then return bad(at(svcs, n), ("%s is not a valid service name: %s"):format(naming.quote(n), why)) end
         local o = svcs[n]
         if o == yaml.null then o = {} end
         local okc, kp, msg = planner.check_override(o)
@@ -182,8 +190,8 @@ function M.parse(text, name, dir)
   if doc.images ~= nil then
     if not is_map(doc.images) then return bad(value_at(doc, "images"), "'images' must be a mapping of image or service: image") end
     for k, v in pairs(doc.images) do
-      if type(v) ~= "string" or v == "" then
-        return bad(value_at(doc.images, k), ("image override for '%s' must be an image reference"):format(tostring(k)))
+      if type(v) ~= "string" or not naming.image(v) then
+        return bad(value_at(doc.images, k), ("image override for %s %s"):format(naming.quote(k), naming.RULES.image))
       end
       p.images[tostring(k)] = v
     end
@@ -193,6 +201,8 @@ function M.parse(text, name, dir)
   if doc.profiles ~= nil then
     if not is_map(doc.profiles) then return bad(value_at(doc, "profiles"), "'profiles' must be a mapping") end
     for pname, def in pairs(doc.profiles) do
+      local okn, why = naming.profile(pname)
+      if not okn then return bad(at(doc.profiles, pname), ("profile name %s %s"):format(naming.quote(pname), why)) end
       local ok, kp, msg = profiles.check(def)
       if not ok then
         local t, parent, pkey = def, doc.profiles, pname

@@ -150,7 +150,8 @@ local function user_ids(user)
 end
 
 -- Kubernetes expands $(VAR) in command, args and env values; `$$` is a `$`.
-local function kescape(s) return (tostring(s):gsub("%$", "$$$$")) end
+-- (In a gsub replacement only '%' is special: "$$" is two dollars.)
+local function kescape(s) return (tostring(s):gsub("%$", "$$")) end
 
 local function restricted_container_context(comp, uid, gid)
   local caps = { drop = array.of({ "ALL" }) }
