@@ -286,3 +286,140 @@ describe("generate: hostile strings stay values in the real consumers #e2e", fun
     end
   end)
 end)
+
+-- ---- through the binary: a cloned project's recipe and deloc.yaml ----
+
+local RECIPE = [[
+return recipe "evil" {
+  description = %q,
+  image = %q,
+  ports = { http = 8080 },
+  env = { HOSTILE = %q, OTHER = "x" },
+  command = { "sh", "-c", %q },
+  health = { exec = { "test", %q } },
+  tmpfs = { %q },
+  resources = { development = { memory = "64Mi", cpu = 0.1 } },
+  restricted = false,
+  restricted_reason = %q,
+}
+]]
+
+local function project_with(dir, r, yaml_text)
+  sys.mkdir_p(dir .. "/recipes", 448)
+  g.write(dir .. "/recipes/evil.lua", RECIPE:format(r.description, r.image, r.env, r.cmd, r.health,
+    r.tmpfs, r.reason))
+  g.write(dir .. "/deloc.yaml", yaml_text or "project: demo\nrecipes: [recipes]\nservices:\n  evil: {}\n")
+end
+
+local function clean_recipe()
+  return { description = "d", image = "busybox:1.37.0", env = "v", cmd = "sleep 1", health = "x",
+           tmpfs = "/tmp", reason = "r" }
+end
+
+-- a message for the terminal: no control byte but the final newline
+local function printable(msg)
+  return msg:sub(1, -2):find("[%c\128-\255]") == nil
+end
+
+describe("generate: hostile names in a cloned project are refused with file, line and rule", function()
+  local names = require("deloc.names")
+  local dir
+  before_each(function() dir = g.tempdir() end)
+  after_each(function() g.rm_tree(dir) end)
+
+  -- field -> how to place the string, the rule it must pass, where an error points
+  local FIELDS = {
+    { "project", "dns_label", "deloc%.yaml:%d+:%d+:", function(s)
+      return nil, ("project: %s\nrecipes: [recipes]\nservices:\n  evil: {}\n"):format(json.encode(s)) end },
+    { "profile", "profile", "deloc%.yaml:%d+:%d+:", function(s)
+      return nil, ("project: demo\nprofile: %s\nrecipes: [recipes]\nservices:\n  evil: {}\n"):format(json.encode(s)) end },
+    { "profile key", "profile", "deloc%.yaml:%d+:%d+:", function(s)
+      return nil, ("project: demo\nprofiles:\n  %s:\n    from: minimal\nrecipes: [recipes]\nservices:\n  evil: {}\n")
+        :format(json.encode(s)) end },
+    { "service key", "dns_label", "deloc%.yaml:%d+:%d+:", function(s)
+      return nil, ("project: demo\nrecipes: [recipes]\nservices:\n  %s: {}\n"):format(json.encode(s)) end },
+    { "image override", "image", "deloc%.yaml:%d+:%d+:", function(s)
+      return nil, ("project: demo\nrecipes: [recipes]\nservices:\n  evil: {}\nimages:\n  evil: %s\n")
+        :format(json.encode(s)) end },
+    { "recipe image", "image", "recipes/evil%.lua:3:", function(s)
+      local r = clean_recipe(); r.image = s; return r end },
+    { "recipe tmpfs", "path", "recipes/evil%.lua:8:", function(s)
+      local r = clean_recipe(); r.tmpfs = "/" .. s; return r end },
+  }
+
+  it("for 60 seeded cases (deloc generate compose)", function()
+    local gen = hostile.new(SEED + 2)
+    for case = 1, 60 do
+      local f = FIELDS[(case - 1) % #FIELDS + 1]
+      local s = gen:string({ max = 300 })
+      local where = ("seed %d case %d (%s = %s)"):format(SEED + 2, case, f[1], names.quote(s))
+      local r, y = f[4](s)
+      project_with(dir, r or clean_recipe(), y)
+      local value = f[1] == "recipe tmpfs" and "/" .. s or s
+      local valid = names.check(f[2], value) and not (f[1] == "recipe image" and not value:find(":"))
+      local status, out, err = g.deloc(dir, nil, "generate", "compose", "-o", "out.yaml")
+      if valid then
+        assert.equal(0, status, err .. where)
+      else
+        assert.is_not.equal(0, status, out .. where)
+        assert.matches("^deloc: " .. f[3], err, nil, false, where)
+        assert.is_true(printable(err), where .. ": " .. err)
+        assert.is_nil(g.read(dir .. "/out.yaml"), where)
+      end
+      os.remove(dir .. "/out.yaml")
+    end
+  end)
+end)
+
+describe("generate: hostile text in a cloned project's recipe reaches the consumers unchanged #e2e", function()
+  local v5, helmbin, strict, dir
+  setup(function()
+    v5 = g.tool("docker-compose-v5")
+    helmbin = g.tool("helm")
+    strict = g.tool("k8s-strict")
+  end)
+  before_each(function() dir = g.tempdir() end)
+  after_each(function() g.rm_tree(dir) end)
+
+  it("description, env, command, health and restricted_reason: 6 seeded recipes", function()
+    local gen = hostile.new(SEED + 3)
+    for case = 1, 6 do
+      local where = ("seed %d case %d"):format(SEED + 3, case)
+      local r = clean_recipe()
+      for _, k in ipairs({ "description", "env", "cmd", "health", "reason" }) do r[k] = gen:string() end
+      project_with(dir, r)
+      local text = true
+      for _, k in ipairs({ "description", "env", "cmd", "health", "reason" }) do
+        if not hostile.utf8(r[k]) then text = false end
+      end
+      local status, out, err = g.deloc(dir, nil, "generate", "compose", "-o", "compose.yaml")
+      if not text then
+        -- bytes that are not text: refused where they are written
+        assert.is_not.equal(0, status, out .. where)
+        assert.matches("^deloc: recipes/evil%.lua:%d+: '[%w._%[%]]+' is not UTF%-8 text", err, nil, false, where)
+      else
+        assert.equal(0, status, err .. where)
+        local s, o, e = run({ v5, "-f", "compose.yaml", "-p", "demo", "config", "--format", "json" }, { cwd = dir })
+        assert.equal(0, s, e .. where)
+        local doc = map_strings(assert(json.decode(o)), unescape_dollars)
+        assert.same({ "evil" }, require("deloc.array").sorted_keys(doc.services), where)
+        assert.equal(r.env, doc.services.evil.environment.HOSTILE, where)
+        assert.same({ "sh", "-c", r.cmd }, doc.services.evil.command, where)
+
+        status, out, err = g.deloc(dir, nil, "generate", "helm", "-o", "chart")
+        assert.equal(0, status, err .. where)
+        local rendered
+        s, rendered, e = run({ helmbin, "template", "rel", dir .. "/chart", "--namespace", "ns" })
+        assert.equal(0, s, e .. where)
+        local objs, kinds = strict_objects(strict, rendered)
+        assert.same({ "Deployment evil", "NetworkPolicy evil", "Service evil", "ServiceAccount demo" }, kinds, where)
+        local c = container(objs["Deployment evil"], "evil")
+        assert.equal(r.env, env_of(c).HOSTILE, where)
+        assert.same({ "sh", "-c", r.cmd }, args_of(c), where)
+        assert.equal(r.reason, objs["Deployment evil"].metadata.annotations["deloc.dev/not-restricted"], where)
+      end
+      g.rm_tree(dir .. "/chart")
+      os.remove(dir .. "/compose.yaml")
+    end
+  end)
+end)

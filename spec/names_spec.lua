@@ -61,3 +61,17 @@ describe("deloc.yaml names: hostile names in deloc.yaml are refused with file:li
     refuses('mirror: "reg.local/{{ x }}"\n', "1:9", "mirror 'reg.local/{{ x }}' must be an image reference")
   end)
 end)
+
+describe("deloc.names.utf8", function()
+  it("accepts UTF-8 text and refuses every malformed sequence", function()
+    for _, s in ipairs({ "", "plain", "caf\195\169", "\226\130\172", "\240\159\152\128", "\239\187\191" }) do
+      assert.is_true(names.utf8(s), names.quote(s))
+    end
+    for _, s in ipairs({ "\255", "\192\128", "\193\191", "\224\128\128", "\237\160\128", "\244\144\128\128",
+                         "\195", "a\226\130", "\128", "\248\136\128\128\128" }) do
+      local ok, why = names.utf8(s)
+      assert.is_nil(ok, names.quote(s))
+      assert.equal(names.RULES.utf8, why)
+    end
+  end)
+end)

@@ -31,6 +31,7 @@ M.RULES = {
   -- paths inside a container (volumes, tmpfs): Docker's short syntax and
   -- Compose's tmpfs "PATH:OPTIONS" split on ':' and ','
   path = "must be an absolute path of letters, digits and . _ - / @ + only, at most 1024 characters",
+  utf8 = "is not UTF-8 text",
   image = "must be an image reference: letters, digits and . _ - / : @ + only, at most 255 characters",
 }
 
@@ -71,6 +72,31 @@ end
 function M.path(s)
   if sized(s, 1024) and s:match("^/[%w._/@+-]*$") then return true end
   return nil, M.RULES.path
+end
+
+-- names.utf8(s) -> true | nil, why: s is UTF-8 text (what a generated
+-- file can hold: YAML is Unicode; bytes that are not text are refused where
+-- they come from, with the file and line, not deep inside a renderer)
+function M.utf8(s)
+  if type(s) ~= "string" then return nil, "must be text" end
+  if not s:find("[\128-\255]") then return true end
+  local i, n = 1, #s
+  while i <= n do
+    local c = s:byte(i)
+    local len, v, min = 1, c, 0
+    if c >= 0xf0 and c < 0xf5 then len, v, min = 4, c - 0xf0, 0x10000
+    elseif c >= 0xe0 and c < 0xf0 then len, v, min = 3, c - 0xe0, 0x800
+    elseif c >= 0xc2 and c < 0xe0 then len, v, min = 2, c - 0xc0, 0x80
+    elseif c >= 0x80 then return nil, M.RULES.utf8 end
+    for k = 1, len - 1 do
+      local b = s:byte(i + k)
+      if not b or b < 0x80 or b >= 0xc0 then return nil, M.RULES.utf8 end
+      v = v * 64 + (b - 0x80)
+    end
+    if v < min or v > 0x10ffff or (v >= 0xd800 and v <= 0xdfff) then return nil, M.RULES.utf8 end
+    i = i + len
+  end
+  return true
 end
 
 -- names.check(kind, s) -> true | nil, why

@@ -238,6 +238,7 @@ end
 
 local function want_string(v, path)
   if type(v) ~= "string" then type_error(path, "a string", v) end
+  if not names.utf8(v) then fail(path, ("'%s' %s"):format(path_text(path), names.RULES.utf8)) end
   return v
 end
 
@@ -259,8 +260,7 @@ local function want_string_list(v, path)
   if not is_list(v) then type_error(path, "a list of strings", v) end
   local out = {}
   for i, s in ipairs(v) do
-    if type(s) ~= "string" then type_error(sub(path, i), "a string", s) end
-    out[i] = s
+    out[i] = want_string(s, sub(path, i))
   end
   return out
 end
@@ -496,6 +496,9 @@ local function env(v, path)
     local t = type(val)
     if t ~= "string" and t ~= "number" and t ~= "boolean" then
       type_error(sub(path, k), "a string, number or boolean", val)
+    end
+    if t == "string" and not names.utf8(val) then
+      fail(sub(path, k), ("'%s' %s"):format(path_text(sub(path, k)), names.RULES.utf8))
     end
   end
   return v
