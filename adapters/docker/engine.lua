@@ -208,8 +208,15 @@ function Client:request(r)
   if res.status < 400 then self.version_ok = true end
   if res.status >= 400 then
     local msg = res.json and res.json.message or (res.body or ""):gsub("%s+$", "")
-    local e = errors.new("DEPLOYMENT_FAILED", msg ~= "" and msg or ("HTTP " .. res.status), {
-      status = res.status, engine_message = msg, context = { method = method, path = path },
+    local text, hint = msg ~= "" and msg or ("HTTP " .. res.status), nil
+    if res.status >= 500 then
+      -- a server-side failure: say which request, after the retries deloc.http made
+      local shown = path:gsub("%x+", function(id) return #id > 12 and id:sub(1, 12) or id end)
+      text = ("the Docker engine answered HTTP %d to %s %s: %s"):format(res.status, method, shown, text)
+      if res.status ~= 500 then hint = "the engine is busy or restarting; run the command again" end
+    end
+    local e = errors.new("DEPLOYMENT_FAILED", text, {
+      status = res.status, engine_message = msg, context = { method = method, path = path }, hint = hint,
     })
     return nil, e
   end
