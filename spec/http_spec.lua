@@ -320,6 +320,19 @@ describe("deloc.http", function()
       end
     end)
 
+    it("keeps a streamed request's error answer out of on_data, in resp.body, and retries a busy one",
+      function()
+      local got = {}
+      local resp = assert(http.request({ url = tcp.url("/status/404"), on_data = function(c) got[#got + 1] = c end }))
+      assert.equal(404, resp.status)
+      assert.equal("status 404\n", resp.body)
+      assert.same({}, got)
+      resp = assert(http.request({ url = tcp.url("/flaky?status=503&fail=1&key=st" .. sys.now()),
+        on_data = function(c) got[#got + 1] = c end }))
+      assert.equal(200, resp.status)
+      assert.equal("try 2\n", table.concat(got))
+    end)
+
     it("does not try a streamed GET again once chunks were handed on", function()
       local got = {}
       local resp, err = http.request({ url = tcp.url("/flaky?mode=close&fail=1&key=s" .. sys.now()),
@@ -337,6 +350,21 @@ describe("deloc.http", function()
       assert.matches("^" .. tcp.url("/slow"):gsub("%p", "%%%0") .. "%?delay=5: operation timed out after", err)
       assert.equal("timeout", kind)
       assert.is_true(elapsed >= 0.29 and elapsed < 1.5, "took " .. elapsed)
+    end)
+
+    it("has no total timeout for a stream, and an idle_timeout for a stalled one", function()
+      -- 5 chunks 0.3 s apart: longer than `timeout` would allow a plain request
+      local got = {}
+      local resp = assert(http.request({ url = tcp.url("/stream?n=5&delay=0.3"),
+        on_data = function(c) got[#got + 1] = c end, idle_timeout = 2 }))
+      assert.equal(200, resp.status)
+      assert.equal(5, #got)
+      local elapsed, r2, err, kind = timed(function()
+        return http.request({ url = tcp.url("/slow?delay=5"), on_data = function() end, idle_timeout = 1 })
+      end)
+      assert.is_nil(r2)
+      assert.equal("timeout", kind, err)
+      assert.is_true(elapsed >= 0.9 and elapsed < 3, "took " .. elapsed)
     end)
 
     it("caps the body with max_body", function()

@@ -203,6 +203,7 @@ function M.run(c, project, opts)
         local res, rerr = c:request({ method = "GET", path = "/containers/" .. ctr.Id .. "/logs",
           query = { stdout = 1, stderr = 1, timestamps = 1, follow = opts.follow and 1 or 0,
                     tail = opts.tail or "all", since = M.since_param(opts.since) },
+          idle_timeout = opts.follow and false or nil,
           on_data = function(chunk)
             d:feed(chunk)
             if interrupted() then return false end

@@ -116,8 +116,10 @@ local function native_opts(opts)
   return {
     url = url, method = method, unix_socket = opts.unix_socket,
     headers = headers, body = opts.body,
-    timeout_ms = seconds_to_ms(opts, "timeout", opts.on_data and false or DEFAULT_TIMEOUT),
+    -- (`on_data and false or 60` is always 60: a stream has no total timeout)
+    timeout_ms = seconds_to_ms(opts, "timeout", (not opts.on_data) and DEFAULT_TIMEOUT),
     connect_timeout_ms = seconds_to_ms(opts, "connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+    idle_timeout_ms = seconds_to_ms(opts, "idle_timeout", false),
     cacert = opts.cacert, cert = opts.cert, key = opts.key,
     insecure = opts.insecure and true or false,
     follow = opts.follow and true or false,
@@ -251,10 +253,12 @@ end
 
 -- http.request{url=, method="GET", unix_socket=, headers={name=value}|{"Name: value"},
 --   body=, token=, timeout=60|false, connect_timeout=10, cacert=, cert=, key=,
---   insecure=false, follow=false, max_body=, on_data=fn(chunk), retry=true}
+--   insecure=false, follow=false, max_body=, on_data=fn(chunk), idle_timeout=,
+--   retry=true}
 --   -> { status=, headers={lower-case name = value}, body= } | nil, err, kind
 -- Timeouts are in seconds (each try); with on_data the default total timeout
--- is none.  Up to #RETRY_DELAYS more tries when retryable() says so (retry =
+-- is none.  idle_timeout: fail ("timeout") when the peer sends nothing (under
+-- a byte a second) for that long -- a stalled stream; default none.  Up to #RETRY_DELAYS more tries when retryable() says so (retry =
 -- false: one try); the last try's answer is the answer.
 function M.request(opts)
   local nopts = native_opts(opts)

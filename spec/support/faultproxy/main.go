@@ -80,6 +80,10 @@ type proxy struct {
 	conns    map[net.Conn]bool
 	client   *http.Client
 	upstream string // base URL
+	// cancelled by /down: what is in flight dies with the "engine", as in a
+	// restart (Go cancels a request's own context only once its body is read)
+	gen    context.Context
+	cancel context.CancelFunc
 }
 
 func (p *proxy) match(r *http.Request) (*rule, int) {
@@ -139,6 +143,13 @@ func copyHeaders(w http.ResponseWriter, resp *http.Response, keepLength bool) {
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	gen := p.gen
+	p.mu.Unlock()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(gen, cancel)()
+	r = r.WithContext(ctx)
 	ru, idx := p.match(r)
 	action := ""
 	if ru != nil {
@@ -281,6 +292,7 @@ func (p *proxy) start() error {
 	}, ErrorLog: log.New(io.Discard, "", 0)}
 	p.mu.Lock()
 	p.ln, p.srv, p.up = ln, srv, true
+	p.gen, p.cancel = context.WithCancel(context.Background())
 	p.mu.Unlock()
 	go srv.Serve(ln)
 	return nil
@@ -294,6 +306,9 @@ func (p *proxy) stop() {
 		conns = append(conns, c)
 	}
 	p.up = false
+	if p.cancel != nil {
+		p.cancel()
+	}
 	p.mu.Unlock()
 	if srv != nil {
 		srv.Close() // closes the listener (and the unix socket file) and every connection
