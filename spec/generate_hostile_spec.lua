@@ -341,15 +341,21 @@ describe("generate: hostile names in a cloned project are refused with file, lin
     { "image override", "image", "deloc%.yaml:%d+:%d+:", function(s)
       return nil, ("project: demo\nrecipes: [recipes]\nservices:\n  evil: {}\nimages:\n  evil: %s\n")
         :format(json.encode(s)) end },
+    { "override env name", "env", "deloc%.yaml:%d+:%d+:", function(s)
+      return nil, ("project: demo\nrecipes: [recipes]\nservices:\n  evil:\n    env:\n      %s: x\n")
+        :format(json.encode(s)) end },
+    { "override image", "image", "deloc%.yaml:%d+:%d+:", function(s)
+      return nil, ("project: demo\nrecipes: [recipes]\nservices:\n  evil:\n    image: %s\n")
+        :format(json.encode(s)) end },
     { "recipe image", "image", "recipes/evil%.lua:3:", function(s)
       local r = clean_recipe(); r.image = s; return r end },
     { "recipe tmpfs", "path", "recipes/evil%.lua:8:", function(s)
       local r = clean_recipe(); r.tmpfs = "/" .. s; return r end },
   }
 
-  it("for 60 seeded cases (deloc generate compose)", function()
+  it("for 63 seeded cases (deloc generate compose)", function()
     local gen = hostile.new(SEED + 2)
-    for case = 1, 60 do
+    for case = 1, 63 do
       local f = FIELDS[(case - 1) % #FIELDS + 1]
       local s = gen:string({ max = 300 })
       local where = ("seed %d case %d (%s = %s)"):format(SEED + 2, case, f[1], names.quote(s))

@@ -75,3 +75,16 @@ describe("deloc.names.utf8", function()
     end
   end)
 end)
+
+describe("deloc.yaml overrides: names in them are checked too", function()
+  it("refuses an environment variable name or an image override with a line break", function()
+    local p, err = project.parse('services:\n  redis:\n    env:\n      "A\\nB": x\n', "deloc.yaml", "/tmp")
+    assert.is_nil(p)
+    assert.matches("^deloc%.yaml:4:7: services%.redis%.env%.A\\x0AB: environment variable name 'A\\x0AB' must be",
+      err.message)
+    p, err = project.parse('services:\n  redis:\n    components:\n      redis:\n        image: "r:7\\n---"\n',
+      "deloc.yaml", "/tmp")
+    assert.is_nil(p)
+    assert.matches("^deloc%.yaml:5:9: .*image 'r:7\\x0A%-%-%-' must be an image reference", err.message)
+  end)
+end)

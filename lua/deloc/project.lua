@@ -54,6 +54,35 @@ local function absdir(dir)
   return dir
 end
 
+-- The names in a service's overrides (the planner checks their shape):
+-- environment variable names and image references.  -> true | nil, keypath, msg
+local function override_names(o, path)
+  for k, v in pairs(o) do
+    local p = { unpack(path) }
+    p[#p + 1] = k
+    if k == "env" and type(v) == "table" then
+      for ek in pairs(v) do
+        if not naming.env(ek) then
+          p[#p + 1] = ek
+          return nil, p, ("environment variable name %s %s"):format(naming.quote(ek), naming.RULES.env)
+        end
+      end
+    elseif k == "image" and type(v) == "string" and not naming.image(v) then
+      return nil, p, ("image %s %s"):format(naming.quote(v), naming.RULES.image)
+    elseif k == "components" and type(v) == "table" then
+      for ck, cv in pairs(v) do
+        if type(cv) == "table" then
+          local cp = { unpack(p) }
+          cp[#cp + 1] = ck
+          local ok, kp, msg = override_names(cv, cp)
+          if not ok then return nil, kp, msg end
+        end
+      end
+    end
+  end
+  return true
+end
+
 -- parse(text, name [, dir]) -> project | nil, err
 function M.parse(text, name, dir)
   local doc, marks = yaml.load(text, { marks = true, name = name })
@@ -155,6 +184,7 @@ function M.parse(text, name, dir)
         local o = svcs[n]
         if o == yaml.null then o = {} end
         local okc, kp, msg = planner.check_override(o)
+        if okc then okc, kp, msg = override_names(o, {}) end
         if not okc then
           -- walk the key path to the deepest table we have marks for
           local t, parent, pkey = o, svcs, n
@@ -162,8 +192,10 @@ function M.parse(text, name, dir)
             if type(t) ~= "table" or t[k] == nil then break end
             parent, pkey, t = t, k, t[k]
           end
+          local shown = {}
+          for i, k in ipairs(kp) do shown[i] = naming.quote(k):sub(2, -2) end -- no raw control bytes
           return bad(at(parent, pkey), ("services.%s%s: %s"):format(n,
-            #kp > 0 and ("." .. table.concat(kp, ".")) or "", msg))
+            #shown > 0 and ("." .. table.concat(shown, ".")) or "", msg))
         end
         p.services[n] = o
         p.service_order[#p.service_order + 1] = n
