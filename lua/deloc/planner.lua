@@ -25,6 +25,7 @@
 --     capacity = { cpu=, memory=, disk=, source = {...}, reserve=,
 --                  usable = { cpu=, memory=, disk= } },
 --     order = { services, dependencies first }, levels = { { ... }, ... },
+--     components = { { service=, component=, id= }, ... }   -- every component, in start order
 --     services = { NAME = {
 --       name=, recipe = { name=, origin = "builtin"|"user", path= }, why = "asked for" | "needed by X",
 --       description=, category=, options = { resolved }, depends_on = { services },
@@ -40,7 +41,15 @@
 --                    interval=, timeout=, retries=, start_period= } | nil,   -- seconds
 --         user=, read_only=, capabilities=, restricted=, restricted_reason=,
 --         depends_on = { { service=, component=, condition = "healthy"|"completed" } },
---         aliases = { DNS names on the project network }, config_hash = "16 hex" } },
+--         aliases = { DNS names on the project network },
+--         -- facts every target uses as they are (deloc.plan.facts decides them):
+--         id = "<svc>" | "<svc>-<comp>", host_ip = "127.0.0.1", pids_limit = 4096,
+--         cap_drop = { "ALL" }, cap_add = { ... }, no_new_privileges = true,
+--         restart = "unless-stopped" | "no", tmpfs_owned = true | nil,
+--         healthcheck = { test = { "CMD"|"CMD-SHELL", ... }, interval=, timeout=,
+--                         retries=, start_period= } | nil,   -- what the engine runs
+--         config_hash = hash = "16 hex" (everything that recreates when changed),
+--         labels = { ["dev.deloc.project"]=, service, component, kind, config-hash } } },
 --       backup = { exec=, restore=, component= } | nil,
 --       connections = { "postgresql://deloc:<secret postgres.password>@127.0.0.1:5433/deloc" },
 --       endpoints = { { component=, port=, url = "127.0.0.1:5433" } } } },
@@ -75,6 +84,7 @@ local quantity = require("deloc.quantity")
 local recipe_mod = require("deloc.recipe")
 local profiles = require("deloc.profiles")
 local dag = require("deloc.dag")
+local facts = require("deloc.plan.facts")
 
 local M = {}
 
@@ -125,64 +135,9 @@ function M.listening(proc)
   return set
 end
 
--- ---- config hash: FNV-1a, two 32-bit lanes, over a canonical encoding ----
-
-local bxor, tobit, lshift, rol = bit.bxor, bit.tobit, bit.lshift, bit.rol
-local byte = string.byte
-
--- FNV-1a over 4-byte words, two lanes (the second rotated), so a component's
--- few kilobytes hash in a few hundred steps
-local function fnv2(s)
-  local h1, h2 = tobit(0x811c9dc5), tobit(0x050c5d1f)
-  local n = #s
-  for i = 1, n, 4 do
-    local a, b, c, d = byte(s, i, i + 3)
-    local w = tobit(a + (b or 0) * 256 + (c or 0) * 65536 + (d or 0) * 16777216)
-    h1 = bxor(h1, w)
-    h1 = tobit(lshift(h1, 24) + h1 * 403) -- h * 16777619 mod 2^32
-    h2 = bxor(h2, rol(w, 13))
-    h2 = tobit(lshift(h2, 24) + h2 * 403)
-    h2 = rol(h2, 7)
-  end
-  return bxor(h1, n), h2
-end
-
-local function canon(v, out)
-  local t = type(v)
-  if t == "table" then
-    if v[1] ~= nil or array.is(v) then
-      out[#out + 1] = "["
-      for i = 1, #v do canon(v[i], out); out[#out + 1] = "," end
-      out[#out + 1] = "]"
-    else
-      out[#out + 1] = "{"
-      for _, k in ipairs(sorted_keys(v)) do
-        if k ~= "config_hash" then
-          out[#out + 1] = k
-          out[#out + 1] = "="
-          canon(v[k], out)
-          out[#out + 1] = ";"
-        end
-      end
-      out[#out + 1] = "}"
-    end
-  elseif t == "string" then
-    out[#out + 1] = #v .. ":" .. v -- length-prefixed: no escaping needed
-  else
-    out[#out + 1] = tostring(v)
-  end
-end
-
 -- config_hash(component) -> 16 hex digits, the same for equal content; the
 -- replica count is left out (scaling is not a change of configuration)
-function M.config_hash(t)
-  local out = {}
-  local c = {}
-  for k, v in pairs(t) do if k ~= "replicas" then c[k] = v end end
-  canon(c, out)
-  local a, b = fnv2(table.concat(out))
-  return bit.tohex(a) .. bit.tohex(b)
-end
+M.config_hash = facts.config_hash
 
 -- ---- overrides: deloc.yaml services.<name> and flags ----
 
@@ -1000,7 +955,6 @@ function M.plan(opts)
         for _, dcn in ipairs(comp_order[ds]) do add(ds, dcn) end
       end
       comp.depends_on = deps
-      comp.config_hash = M.config_hash(comp)
       s_out.components[cname] = comp
       if explain then
         explain[svc] = explain[svc] or {}
@@ -1157,7 +1111,7 @@ function M.plan(opts)
     plan.explain_plan = { profile = opts.profile and "flag" or (project.profile and "deloc.yaml") or "default",
       target = opts.target and "flag" or (project.target and "deloc.yaml") or "default" }
   end
-  return plan
+  return facts.complete(plan)
 end
 
 return M
