@@ -69,7 +69,7 @@ local function set_path(t, path, value)
 end
 
 -- Parameters for deloc.k8s.objects that leave template placeholders.
-local function chart_params(plan, chart)
+local function chart_params(chart)
   local p = { subs = {}, n = 0 }
   local function slot(kind, text)
     p.n = p.n + 1
@@ -245,7 +245,7 @@ function M.render(plan, opts)
   end
   opts = opts or {}
   local chart = objects.dns(plan.project)
-  local p = chart_params(plan, chart)
+  local p = chart_params(chart)
   local files = {}
   files["Chart.yaml"] = chart_yaml(plan, chart)
   files["templates/_helpers.tpl"] = helpers(chart)

@@ -298,7 +298,7 @@ local function waits(ctx, svc, comp)
 end
 
 local function pod_template(ctx, svc, comp, n)
-  local plan, p = ctx.plan, ctx.p
+  local p = ctx.p
   local uid, gid = user_ids(comp.user)
   local container = {
     name = dns(comp.name),

@@ -70,8 +70,9 @@ local function enabled_components(r, name, opt, ov, add_dep)
   end
   for _, cname in ipairs(r.component_names) do
     local c = r.components[cname]
-    local on, err = c.enabled, nil
+    local on = c.enabled
     if type(on) == "function" then
+      local err
       on, err = recipe_mod.call(on, (r.path or name) .. ": components." .. cname .. ".enabled", opt)
       if err then return nil, err end
     end

@@ -200,7 +200,7 @@ local function depends_of(st, svc, r, c, where)
   return deps
 end
 
-local function base_component(st, svc, cname, c, it)
+local function base_component(svc, cname, c, it)
   return {
     name = cname, service = svc, kind = c.oneshot and "oneshot" or "service",
     replicas = it.replicas, scalable = c.scalable,
@@ -218,7 +218,7 @@ local function component(st, svc, cname, ov)
   local r = st.recipes[svc]
   local c, it = r.components[cname], st.item_of[svc][cname]
   local cov = ov.components and ov.components[cname] or {}
-  local comp, why_c = base_component(st, svc, cname, c, it), it.why
+  local comp, why_c = base_component(svc, cname, c, it), it.why
   comp.image, why_c.image = image_for(svc, c, r.image, ov, cov, st.opts.images or {}, st.opts.mirror)
   heap_of(c, comp, st.profile, why_c)
   for sname, sdef in pairs(r.secrets) do comp.secrets[sname] = secret_ref(svc, sname, sdef) end

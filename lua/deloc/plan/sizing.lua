@@ -84,7 +84,7 @@ local function pick_value(res, base, key)
   return nil
 end
 
-local function replicas_of(st, svc, cname, c, ov, cov, single)
+local function replicas_of(svc, cname, c, ov, cov, single)
   local want = cov.replicas
   if want == nil and ov.replicas ~= nil and (single or c.scalable) then want = ov.replicas end
   if want == nil then return c.replicas, "recipe" end
@@ -137,7 +137,7 @@ local function item(st, svc, cname, ov, single)
   local c = st.recipes[svc].components[cname]
   local cov = ov.components and ov.components[cname] or {}
   local it = { svc = svc, comp = cname, oneshot = c.oneshot, why = {} }
-  local replicas, src = replicas_of(st, svc, cname, c, ov, cov, single)
+  local replicas, src = replicas_of(svc, cname, c, ov, cov, single)
   if not replicas then return nil, src end
   it.replicas, it.why.replicas = replicas, src
   local rov = overrides.merge(ov.resources or {}, cov.resources or {})
