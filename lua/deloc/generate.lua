@@ -93,7 +93,7 @@ function M.compose_file(plan, path, opts)
   local text, err = compose.text(plan, { secrets_dir = secrets_dir })
   if not text then return nil, errors.wrap("IO_ERROR", err) end
   if opts.secrets ~= false then
-    local ok, serr = require("deloc.adapters.docker.secrets").ensure(plan, root)
+    local ok, serr = require("deloc.secret_files").ensure(plan, root)
     if not ok then return nil, serr end
   end
   local ok, werr = sys.write_atomic(path, text, 420)

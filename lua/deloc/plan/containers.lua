@@ -89,6 +89,16 @@ local function view(st, svc, cname, comp)
     end
     error(("s.port: service '%s' has no port '%s'"):format(service, tostring(name)), 2)
   end
+  -- the host port published for this component's port NAME (its container
+  -- port when it is not published): what host clients dial
+  function s.host_port(name)
+    local p = comp.ports[name]
+    if not p then
+      error(("s.host_port: component '%s' has no port '%s'%s"):format(cname, tostring(name),
+        recipe_mod.hint(tostring(name), st.recipes[svc].components[cname].ports)), 2)
+    end
+    return p.host or p.container
+  end
   function s.secret_file(name, service)
     service = service or svc
     local rr = known("secret_file", service)
@@ -151,6 +161,19 @@ local function argv_of(c, key, s, where)
     end
   end
   return v and array.of({ unpack(v) }) or false
+end
+
+-- the recipe's smoke: a short real use of the service, run beside it
+local function smoke_of(c, s, where)
+  if not c.smoke then return nil end
+  local argv, err = c.smoke.exec, nil
+  if type(argv) == "function" then
+    argv, err = recipe_mod.call(argv, where .. "smoke.exec", s)
+    if err then return nil, err end
+    if type(argv) == "string" then argv = { "sh", "-c", argv } end
+    if type(argv) ~= "table" then return nil, invalid(where .. "smoke.exec: must return a list of strings") end
+  end
+  return { exec = array.of({ unpack(argv) }), expect = c.smoke.expect, timeout = c.smoke.timeout }
 end
 
 local function health_of(c, where)
@@ -222,6 +245,7 @@ local function component(st, svc, cname, ov)
   comp.image, why_c.image = image_for(svc, c, r.image, ov, cov, st.opts.images or {}, st.opts.mirror)
   heap_of(c, comp, st.profile, why_c)
   for sname, sdef in pairs(r.secrets) do comp.secrets[sname] = secret_ref(svc, sname, sdef) end
+  comp.ports = st.ports[svc][cname]
   local s = view(st, svc, cname, comp)
   local where = (r.path or svc) .. ": " .. (cname == svc and "" or ("components." .. cname .. "."))
   local err
@@ -233,7 +257,8 @@ local function component(st, svc, cname, ov)
     if v == nil then return nil, err end
     comp[key] = v or nil
   end
-  comp.ports = st.ports[svc][cname]
+  comp.smoke, err = smoke_of(c, s, where)
+  if err then return nil, err end
   for vname, v in pairs(c.volumes) do
     comp.volumes[vname] = { path = v.path, name = "deloc-" .. st.project_name .. "-" .. svc .. "-" .. vname,
       data = v.data, size = v.size }

@@ -17,7 +17,7 @@
 --       means its primary component),
 --     config_hash = hash = 16 hex digits over everything that, when changed,
 --       means recreating (all of the above, image, env, command, ports,
---       volumes, secrets, limits, user...; not the replica count),
+--       volumes, secrets, limits, user...; not the replica count nor the smoke),
 --     labels = { dev.deloc.project, .service, .component, .kind, .config-hash }
 --   facts.complete(plan) -> plan: the same for every component, plus
 --     plan.network, service.primary, and plan.components, the components in
@@ -75,9 +75,10 @@ local function fnv2(s)
   return bxor(h1, n), h2
 end
 
--- not configuration: the count (scaling recreates nothing), the hash itself
--- and what is made from it
-local SKIP = { replicas = true, config_hash = true, hash = true, labels = true }
+-- not configuration: the count (scaling recreates nothing), the smoke (it
+-- runs beside the container, not in its config), the hash itself and what
+-- is made from it
+local SKIP = { replicas = true, smoke = true, config_hash = true, hash = true, labels = true }
 
 local function canon(v, out, top)
   local t = type(v)
