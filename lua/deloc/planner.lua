@@ -126,6 +126,25 @@ local function assemble(st)
   return facts.complete(plan)
 end
 
+-- sizes(opts) -> { [service] = { [component] = { cpu=, memory=, replicas= } } } | nil, err
+-- The sizing stages only (what a profile changes), for a chart's
+-- values-<profile>.yaml: the same options as plan.
+function M.sizes(opts)
+  local st, err = stage.inputs.run(opts or {})
+  if not st then return nil, err end
+  for i = 2, 4 do
+    local ok
+    ok, err = stage[M.STAGES[i]].run(st)
+    if not ok then return nil, err end
+  end
+  local out = {}
+  for _, it in ipairs(st.items) do
+    out[it.svc] = out[it.svc] or {}
+    out[it.svc][it.comp] = { cpu = it.final_cpu, memory = it.final_memory, replicas = it.replicas }
+  end
+  return out
+end
+
 -- plan(opts) -> plan | nil, err
 function M.plan(opts)
   local st, err = stage.inputs.run(opts or {})
