@@ -249,6 +249,29 @@ describe("deloc.planner", function()
       assert.equal("table", type(set))
     end)
 
+    it("sees a port that starts listening, through the kernel's socket diagnostics as through /proc", function()
+      local sys = require("deloc.sys")
+      local out = os.tmpname()
+      local pid = assert(sys.spawn_bg({ argv = { "python3", "-c", [[
+import socket, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.bind(("::1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True)
+time.sleep(30)]] }, stdout = out }))
+      finally(function() sys.kill(pid, "KILL"); sys.waitpid(pid); os.remove(out) end)
+      local port
+      for _ = 1, 100 do
+        port = tonumber(sys.read_file(out) or "")
+        if port then break end
+        sys.sleep(0.05)
+      end
+      assert.truthy(port, "the listener did not start")
+      assert.is_true(assert(sys.tcp_listening())[port])
+      assert.is_true(planner.listening()[port])
+      local from_proc = planner.listening("/proc")
+      assert.is_true(from_proc[port])
+    end)
+
     it("keeps the host ports of the running stack", function()
       local first = assert(plan({ "alpha" }))
       local p = assert(plan({ "alpha" }, { listening = { [7000] = true, [7001] = true }, previous = first }))
