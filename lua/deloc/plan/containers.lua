@@ -166,8 +166,9 @@ end
 -- the recipe's smoke: a short real use of the service, run beside it
 local function smoke_of(c, s, where)
   if not c.smoke then return nil end
-  local argv, err = c.smoke.exec, nil
+  local argv = c.smoke.exec
   if type(argv) == "function" then
+    local err
     argv, err = recipe_mod.call(argv, where .. "smoke.exec", s)
     if err then return nil, err end
     if type(argv) == "string" then argv = { "sh", "-c", argv } end
