@@ -260,7 +260,7 @@ print(s.getsockname()[1], flush=True)
 time.sleep(30)]] }, stdout = out }))
       finally(function() sys.kill(pid, "KILL"); sys.waitpid(pid); os.remove(out) end)
       local port
-      for _ = 1, 100 do
+      for _ = 1, 600 do -- python starts slowly on a loaded machine
         port = tonumber(sys.read_file(out) or "")
         if port then break end
         sys.sleep(0.05)
