@@ -164,9 +164,10 @@ count_healthy() {
 deloc_up() {
   local t0 ms
   t0=$(t_now)
-  (cd "$dir/$1" && /usr/bin/time -f %M -o "$dir/rss" "$deloc" up --wait --timeout 2m >"$dir/up.log" 2>&1) ||
+  (cd "$dir/$1" && /usr/bin/time -f %M -o "$dir/rss" "$deloc" up --wait --timeout 10m >"$dir/up.log" 2>&1) ||
     { say "deloc up ($1) failed:"; cat "$dir/up.log" >&2; exit 1; }
   ms=$(ms_since "$t0")
+  say "deloc up ($1): $ms ms"
   echo "$ms $(tail -n 1 "$dir/rss")"
 }
 deloc_down() {
@@ -183,8 +184,9 @@ compose_up() { # STACK -> ms until all N healthy
     { say "docker-compose up ($1) failed:"; cat "$dir/cup.log" >&2; exit 1; }
   while [ "$(count_healthy "$p")" -lt "$N" ]; do
     sleep 0.05
-    if [ "$(ms_since "$t0")" -gt 120000 ]; then say "compose stack $1 not healthy in 2 min"; exit 1; fi
+    if [ "$(ms_since "$t0")" -gt 600000 ]; then say "compose stack $1 not healthy in 10 min"; exit 1; fi
   done
+  say "compose up ($1): $(ms_since "$t0") ms"
   ms_since "$t0"
 }
 compose_down() {
