@@ -16,7 +16,7 @@
 local yaml = require("deloc.yaml")
 local errors = require("deloc.errors")
 local recipe = require("deloc.recipe")
-local planner = require("deloc.planner")
+local overrides = require("deloc.plan.overrides")
 local profiles = require("deloc.profiles")
 local naming = require("deloc.names")
 
@@ -147,10 +147,10 @@ function M.parse(text, name, dir)
   end
   if p.target and p.target ~= "docker" and p.target ~= "kubernetes" then
     return bad(value_at(doc, "target"), ("unknown target '%s'%s"):format(p.target,
-      recipe.hint(p.target, planner.TARGETS)), "targets: docker, kubernetes")
+      recipe.hint(p.target, overrides.TARGETS)), "targets: docker, kubernetes")
   end
   if doc.reserve ~= nil then
-    local r, err = planner.reserve(doc.reserve)
+    local r, err = overrides.reserve(doc.reserve)
     if not r then return bad(value_at(doc, "reserve"), err.message) end
     p.reserve = r
   end
@@ -183,7 +183,7 @@ function M.parse(text, name, dir)
         if not ok then return bad(at(svcs, n), ("%s is not a valid service name: %s"):format(naming.quote(n), why)) end
         local o = svcs[n]
         if o == yaml.null then o = {} end
-        local okc, kp, msg = planner.check_override(o)
+        local okc, kp, msg = overrides.check(o)
         if okc then okc, kp, msg = override_names(o, {}) end
         if not okc then
           -- walk the key path to the deepest table we have marks for
