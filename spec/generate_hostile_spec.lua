@@ -412,8 +412,8 @@ describe("generate: hostile text in a cloned project's recipe reaches the consum
         assert.equal(r.env, doc.services.evil.environment.HOSTILE, where)
         assert.same({ "sh", "-c", r.cmd }, doc.services.evil.command, where)
 
-        status, out, err = g.deloc(dir, nil, "generate", "helm", "-o", "chart")
-        assert.equal(0, status, err .. where)
+        local hstatus, _, herr = g.deloc(dir, nil, "generate", "helm", "-o", "chart")
+        assert.equal(0, hstatus, herr .. where)
         local rendered
         s, rendered, e = run({ helmbin, "template", "rel", dir .. "/chart", "--namespace", "ns" })
         assert.equal(0, s, e .. where)
