@@ -157,7 +157,7 @@ function Client:request(r)
   calls.by[key] = (calls.by[key] or 0) + 1
 
   local idle = r.idle_timeout
-  if idle == nil and r.on_data and not r.timeout then idle = self.timeout end
+  if idle == nil and r.on_data then idle = self.timeout end
   local limited = self.sem and M.limited(method, path, r.on_data) and require("deloc.sched").current()
   if limited then self.sem:acquire() end
   local started = sys.now()
@@ -175,8 +175,9 @@ function Client:request(r)
   local ok, res, err = pcall(transport, self.ep, {
     url = self.ep.base .. url_path, method = method, headers = headers, body = body,
     on_data = on_data, timeout = r.timeout or (not r.on_data and self.timeout or nil),
-    -- a stream without a deadline of its own fails when the engine stalls
-    -- (idle_timeout = false: a follow, silent as long as the service is)
+    -- a stream fails when the engine stalls: nothing for `timeout` (60 s)
+    -- unless the caller says otherwise (false: a follow, silent as long as
+    -- the service is; a backup's dump may think for longer)
     idle_timeout = idle,
   })
   if limited then self.sem:release() end

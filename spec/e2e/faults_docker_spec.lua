@@ -173,6 +173,54 @@ describe("faults: changes through a faulty engine connection #e2e", function()
     end
   end)
 
+  it("backup: a cut or stalled archive stream fails the backup and keeps the old file", function()
+    local project = e2e.project("faults-backup")
+    local dir = e2e.tmpdir()
+    finally(function() p:rules({}); gone(project, dir) end)
+    assert(sys.write_atomic(dir .. "/deloc.yaml",
+      ("project: %s\nrecipes: [ %s ]\nservices:\n  store: {}\n"):format(project, BACKUP_RECIPES)))
+    local code, _, err = deloc_via(p, dir, { "up", "--wait" })
+    assert.equal(0, code, err)
+    code, _, err = e2e.docker({ "exec", "-u", "0", project .. "-store-1", "sh", "-c",
+      "head -c 262144 /dev/urandom > /data/blob" })
+    assert.equal(0, code, err)
+    assert(sys.write_atomic(dir .. "/store.backup", "the old backup\n", 384))
+    for _, rule in ipairs({ { action = "truncate_chunked", bytes = 65536 }, { action = "close_mid_body" },
+                            { action = "stall_response", bytes = 1024 } }) do
+      rule.method, rule.path = "GET", "/archive$"
+      p:rules({ rule })
+      local elapsed
+      code, _, err, elapsed = deloc_via(p, dir, { "backup", "store", "-o", "store.backup" },
+        { DELOC_ENGINE_TIMEOUT = "5" })
+      assert.is_not.equal(0, code, rule.action)
+      assert.matches("/archive", err, 1, true, rule.action) -- names the request that failed
+      assert.is_true(hits(p) >= 1, rule.action .. ": the fault did not fire")
+      assert.is_true(elapsed < 60, rule.action .. " took " .. elapsed)
+      assert.equal("the old backup\n", sys.read_file(dir .. "/store.backup"), rule.action)
+      for _, name in ipairs(sys.listdir(dir)) do assert.not_matches("partial", name, 1, true) end
+    end
+    p:rules({})
+    code, _, err = deloc_via(p, dir, { "backup", "store", "-o", "store.backup" })
+    assert.equal(0, code, err)
+    assert.is_true(#sys.read_file(dir .. "/store.backup") > 262144)
+  end)
+
+  it("down: a failed remove is not sent again, fails clearly, and the next down finishes", function()
+    local project, dir = fresh("faults-down", "services:\n  alpha: {}\n  beta: {}\n")
+    finally(function() p:rules({}); gone(project, dir) end)
+    local code, _, err = deloc_via(p, dir, { "up", "--wait" })
+    assert.equal(0, code, err)
+    p:rules({ { method = "DELETE", path = "^/v[0-9.]+/containers/", action = "status", status = 503, times = 1 } })
+    code, _, err = deloc_via(p, dir, { "down" })
+    assert.is_not.equal(0, code)
+    assert.matches("answered HTTP 503 to DELETE /containers/", err, 1, true)
+    assert.equal(1, hits(p))
+    p:rules({})
+    code, _, err = deloc_via(p, dir, { "down" })
+    assert.equal(0, code, err)
+    assert.same({}, e2e.leftovers(project))
+  end)
+
   -- The daemon restarted during `up`, as deloc sees it: every connection
   -- dropped and new ones refused for a while.
   for _, moment in ipairs({ "while creating", "while waiting for health" }) do
