@@ -241,13 +241,7 @@ describe("faults: changes through a faulty engine connection #e2e", function()
         sys.sleep(0.05)
       end
       p:down()
-      local r
-      while sys.now() - t0 < 120 do
-        r = sys.waitpid(pid, true)
-        if r then break end
-        sys.sleep(0.1)
-      end
-      if not r then sys.kill(pid, "KILL"); sys.waitpid(pid) end
+      local r = faults.wait_exit(pid, 90)
       local err = sys.read_file(dir .. "/up.err") or ""
       assert.truthy(r, "up hung after the engine went away:\n" .. err)
       assert.is_not.equal(0, r.status, err)

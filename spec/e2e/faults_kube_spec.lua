@@ -117,13 +117,7 @@ users:
     local t0 = sys.now()
     while sys.now() - t0 < 30 and hits() == 0 do sys.sleep(0.05) end
     p:down()
-    local r
-    while sys.now() - t0 < 90 do
-      r = sys.waitpid(pid, true)
-      if r then break end
-      sys.sleep(0.1)
-    end
-    if not r then sys.kill(pid, "KILL"); sys.waitpid(pid) end
+    local r = faults.wait_exit(pid, 60)
     local err = sys.read_file(dir .. "/up.err") or ""
     assert.truthy(r, "up hung after the API server went away:\n" .. err)
     assert.is_not.equal(0, r.status, err)

@@ -9,6 +9,7 @@
 --   p:rules({ { method = "GET", path = "^/v[0-9.]+/containers/json", action = "status", status = 503, times = 2 } })
 --   p:down()  p:up()   -- the engine goes away (connect refused, open connections dropped) / comes back
 --   p:stats() -> { requests =, faults = { ["0"] = hits }, log = { "GET /v1.41/... 200", ... } }
+--   faults.wait_exit(pid, seconds) -> wait result | nil (still running then: killed)
 --
 -- Actions (see faultproxy's main.go): delay (delay_ms), status (status),
 -- close_mid_body, truncate_chunked (bytes), stall_response (bytes),
@@ -135,6 +136,20 @@ function M.start(opts)
     p.ca = dir .. "/ca.pem"
   end
   return p
+end
+
+-- faults.wait_exit(pid, seconds) -> { status= | signal= } | nil when it
+-- had not ended by then (it hung: it is killed)
+function M.wait_exit(pid, seconds)
+  local t0 = sys.now()
+  while sys.now() - t0 < seconds do
+    local r = sys.waitpid(pid, true)
+    if r then return r end
+    sys.sleep(0.1)
+  end
+  sys.kill(pid, "KILL")
+  sys.waitpid(pid)
+  return nil
 end
 
 package.loaded[KEY] = M
