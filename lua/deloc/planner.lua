@@ -187,7 +187,7 @@ end
 -- ---- overrides: deloc.yaml services.<name> and flags ----
 
 local override_keys = { options = 1, env = 1, ports = 1, replicas = 1, resources = 1,
-  image = 1, components = 1 }
+  image = 1, components = 1, mounts = 1 }
 local component_override_keys = { replicas = 1, resources = 1, env = 1, image = 1, enabled = 1 }
 M.override_keys, M.component_override_keys = override_keys, component_override_keys
 
@@ -240,6 +240,12 @@ function M.check_override(o)
         if type(v) ~= "boolean" then return nil, p, "'enabled' must be true or false" end
       elseif k == "options" then
         if not is_map(v) then return nil, p, "'options' must be a mapping" end
+      elseif k == "mounts" then -- resolved by deloc.mounts (project file, --mount)
+        for mk, mv in pairs(is_map(v) and v or { false }) do
+          if type(mv) ~= "table" or type(mv.source) ~= "string" then
+            return nil, { unpack(p) }, ("mount '%s' must be resolved by deloc.mounts"):format(tostring(mk))
+          end
+        end
       elseif k == "ports" then
         if not is_map(v) then return nil, p, "'ports' must be a mapping of port name: host port" end
         local seen = {}
@@ -408,6 +414,27 @@ local function pick_value(res, base, key)
   local p = res.profiles
   for _, name in ipairs({ base, "development", "minimal", "production" }) do
     if p[name] and p[name][key] then return p[name][key], name end
+  end
+  return nil
+end
+
+-- content(comp, c, ov, project, use) -> nil | err: the user's files
+-- (deloc.mounts) and where secret values come from (deloc.yaml secrets:).
+-- A mount onto a path a volume of the component holds replaces that volume
+-- there; both would be a duplicate mount point.
+function M.content(comp, c, ov, project, use)
+  local got, used = require("deloc.mounts").resolve(c.mounts or {}, ov.mounts)
+  for k in pairs(used) do use.used[k] = true end
+  for k in pairs(c.mounts or {}) do use.points[k] = true end
+  for _, m in pairs(got) do
+    for vname, v in pairs(comp.volumes) do
+      if v.path == m.path then comp.volumes[vname] = nil end
+    end
+  end
+  comp.mounts = got
+  for key, sec in pairs(comp.secrets) do
+    local from = (project.secrets or {})[sec.service .. "." .. sec.name]
+    if from then comp.secrets[key].from = { file = from.file, env = from.env } end
   end
   return nil
 end
@@ -780,6 +807,7 @@ function M.plan(opts)
     }
     services[svc] = s_out
     local service_disk, volume_sizes = 0, {}
+    local mount_use = { used = {}, points = {} }
     for _, cname in ipairs(comp_order[svc]) do
       local c = r.components[cname]
       local it = item_of[svc][cname]
@@ -1000,6 +1028,8 @@ function M.plan(opts)
         for _, dcn in ipairs(comp_order[ds]) do add(ds, dcn) end
       end
       comp.depends_on = deps
+      local merr = M.content(comp, c, ov, project, mount_use)
+      if merr then return nil, merr end
       comp.config_hash = M.config_hash(comp)
       s_out.components[cname] = comp
       if explain then
@@ -1007,6 +1037,9 @@ function M.plan(opts)
         explain[svc][cname] = why_c
       end
     end
+    local uerr = require("deloc.mounts").unknown(ov.mounts, mount_use.used, mount_use.points, svc)
+      or require("deloc.secrets").unknown(project.secrets, svc, r.secrets)
+    if uerr then return nil, uerr end
     if service_disk == 0 then
       for _, size in pairs(volume_sizes) do service_disk = service_disk + size end
     end
