@@ -111,7 +111,7 @@ local function find_component(plan, dep)
 end
 
 local SERVICE_KEYS = {
-  "image", "entrypoint", "command", "user", "environment", "ports", "volumes", "tmpfs",
+  "image", "entrypoint", "command", "user", "group_add", "environment", "ports", "volumes", "tmpfs",
   "secrets", "networks", "depends_on", "healthcheck", "restart", "scale", "mem_limit", "cpus",
   "pids_limit", "read_only", "cap_drop", "cap_add", "security_opt", "stop_grace_period",
   "init", "labels",
@@ -149,7 +149,22 @@ local function service_of(plan, svc, comp, opts)
     volumes[#volumes + 1] = yaml.ordered({ type = "volume", source = v.name, target = v.path },
       { "type", "source", "target" })
   end
+  -- the user's own files (deloc.mounts): binds, relative to the project
+  -- directory where the Compose file sits (as for the secrets), read-only
+  -- unless asked; the container joins each source's non-root group
+  local groups = {}
+  for _, name in ipairs(sorted_keys(comp.mounts or {})) do
+    local m = comp.mounts[name]
+    local src = m.source
+    local dir = plan.dir and plan.dir:gsub("/+$", "")
+    if dir and src:sub(1, #dir + 1) == dir .. "/" then src = "./" .. src:sub(#dir + 2) end
+    if dir and src == dir then src = "." end
+    volumes[#volumes + 1] = yaml.ordered({ type = "bind", source = src, target = m.path,
+      read_only = not m.writable }, { "type", "source", "target", "read_only" })
+    if m.gid and m.gid ~= 0 then groups[tostring(m.gid)] = true end
+  end
   if #volumes > 0 then s.volumes = volumes end
+  if next(groups) then s.group_add = seq(sorted_keys(groups)) end
   local tmpfs = tmpfs_list(comp.tmpfs)
   if #tmpfs > 0 then s.tmpfs = tmpfs end
 
