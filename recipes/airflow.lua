@@ -243,6 +243,10 @@ return recipe "airflow" {
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = {
+    AIRFLOW_URL = "http://{host}:{port:api}", AIRFLOW_USERNAME = "admin",
+    AIRFLOW_PASSWORD = "{secret:admin_password}",
+  },
   connections = {
     "http://" .. ADMIN .. ":{secret:admin_password}@{host}:{port:api}",
   },

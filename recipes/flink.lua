@@ -87,5 +87,6 @@ return recipe "flink" {
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = { FLINK_REST_URL = "http://{host}:{port:ui}" },
   connections = { "http://{host}:{port:ui}" },
 }

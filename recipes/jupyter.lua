@@ -72,6 +72,7 @@ return recipe "jupyter" {
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = { JUPYTER_URL = "http://{host}:{port:http}/lab", JUPYTER_TOKEN = "{secret:token}" },
   connections = {
     "http://{host}:{port:http}/lab?token={secret:token}",
   },

@@ -61,6 +61,11 @@ return recipe "postgres" {
     restore = { "sh", "-c",
       'PGPASSWORD="$(cat /run/secrets/postgres.password)" exec pg_restore -h 127.0.0.1 -U deloc -d deloc --clean --if-exists --no-owner' },
   },
+  exports = {
+    DATABASE_URL = "postgresql://deloc:{secret_url:password}@{host}:{port:postgres}/deloc",
+    PGHOST = "{host}", PGPORT = "{port:postgres}", PGUSER = "deloc",
+    PGPASSWORD = "{secret:password}", PGDATABASE = "deloc",
+  },
   connections = {
     "postgresql://deloc:{secret:password}@{host}:{port:postgres}/deloc",
   },

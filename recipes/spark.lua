@@ -93,6 +93,7 @@ return recipe "spark" {
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = { SPARK_MASTER_URL = "spark://{host}:{port:master}" },
   connections = {
     "spark://{host}:{port:master}",
     "http://{host}:{port:ui}",

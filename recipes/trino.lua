@@ -46,6 +46,7 @@ return recipe "trino" {
   read_only = true,
   capabilities = { },
   restricted = true,
+  exports = { TRINO_HOST = "{host}", TRINO_PORT = "{port:http}", TRINO_URL = "http://{host}:{port:http}" },
   connections = {
     "http://{host}:{port:http}",
     "trino://deloc@{host}:{port:http}/tpch",
