@@ -26,7 +26,7 @@ function M.plan(opts, services, project, ctx)
     services = (services and #services > 0) and services or nil,
     profile = opts.profile, file = opts.file, target = "docker",
     project = project, listening = listening, previous = ctx.previous,
-    overrides = cmdutil.scale_overrides(ctx.scale), capacity = capacity,
+    overrides = cmdutil.scale_overrides(ctx.scale), capacity = capacity, mounts = opts.mount,
   })
   if plan and cap_warning then
     plan.warnings = plan.warnings or require("deloc.array").of({})

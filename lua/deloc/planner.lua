@@ -1089,6 +1089,9 @@ function M.plan(opts)
       conns[#conns + 1] = text
     end
     s_out.connections = conns
+    local exports, xerr = require("deloc.exports").parts(r, svc, host_port, project_name)
+    if not exports then return nil, xerr end
+    s_out.exports = exports
     local eps = array.of({})
     for _, cn in ipairs(comp_order[svc]) do
       for _, pname in ipairs(sorted_keys(s_out.components[cn].ports)) do

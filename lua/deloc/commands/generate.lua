@@ -28,6 +28,7 @@ renamed into place when complete.]],
     { "force", help = "replace an existing file or directory deloc did not generate" },
     { "profile", "p", arg = "NAME", help = "sizing profile: minimal, development, production or the project's" },
     { "set", arg = "SVC.KEY=VALUE", many = true, help = "override a value (as in 'deloc plan')" },
+    require("deloc.cmdutil").mount_option,
   },
 }
 
@@ -44,7 +45,7 @@ local CLUSTER = { cpu = 1024, memory = 4 * 1024 ^ 4, disk = 64 * 1024 ^ 4,
 
 local function plan_for(api, kind, services, opts, overrides, profile)
   local req = { services = #services > 0 and services or nil, file = opts.file,
-                profile = profile or opts.profile, overrides = overrides }
+                profile = profile or opts.profile, overrides = overrides, mounts = opts.mount }
   if kind == "helm" then
     req.target = "kubernetes"
     req.capacity = CLUSTER

@@ -27,6 +27,7 @@ Exit status 4 when the stack does not fit (the verdict says why and what to do).
     { "set", arg = "SVC.KEY=VALUE", many = true, help = "override a value (see above)" },
     { "reserve", arg = "PERCENT", help = "safety margin kept free (default 15%)" },
     { "explain", help = "show where each value came from" },
+    require("deloc.cmdutil").mount_option,
   },
 }
 
@@ -216,7 +217,7 @@ function M.run(opts, args)
   plan, err = api.plan({
     services = args, profile = opts.profile, target = opts.target, file = opts.file,
     overrides = next(overrides) and overrides or nil, reserve = opts.reserve, explain = opts.explain,
-    capacity = capacity,
+    capacity = capacity, mounts = opts.mount,
   })
   if not plan then return nil, err end
   if cap_warning then
