@@ -54,7 +54,7 @@ function M.source(dir, given, opts)
   local root = s.realpath(dir) or dir
   local real = s.realpath(join(root, given))
   if not real then
-    return nil, ("'%s' does not exist (create it first, e.g. mkdir -p %s)"):format(given, given)
+    return nil, ("'%s' does not exist (create it first)"):format(given)
   end
   if not opts.anywhere then
     if not M.inside(root, real) then
