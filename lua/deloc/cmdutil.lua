@@ -17,6 +17,11 @@ M.mount_option = { "mount", arg = "SVC.POINT=PATH", many = true,
   help = "mount your own PATH at a content point or /container/path (':rw' to write)" }
 M.wait_lock_option = { "wait-lock", arg = "SECONDS", help = "wait this long for another deloc on the project (default: fail at once)" }
 
+-- The one wording every command uses for a project with nothing deployed.
+function M.nothing_deployed(project)
+  return ("nothing deployed for project '%s'"):format(project.name)
+end
+
 -- The project the command is about: { name=, dir=, file=, ... }
 function M.project(opts)
   local ok, api = pcall(require, "deloc.api")

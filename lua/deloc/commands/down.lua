@@ -38,7 +38,7 @@ function M.run(opts, rest)
   if opts.json then
     cmdutil.print_json(out)
   elseif #out.removed == 0 and not out.network then
-    io.stdout:write(("nothing to remove for project '%s'\n"):format(project.name))
+    io.stdout:write(cmdutil.nothing_deployed(project), "\n")
   end
   return 0
 end

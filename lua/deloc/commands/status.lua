@@ -72,7 +72,7 @@ function M.run(opts, rest)
     return 0
   end
   if #rows == 0 then
-    io.stdout:write(("nothing deployed for project '%s'\n"):format(project.name))
+    io.stdout:write(cmdutil.nothing_deployed(project), "\n")
     return 0
   end
   local on = cmdutil.color(opts)

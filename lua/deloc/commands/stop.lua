@@ -30,7 +30,10 @@ function M.run(opts, rest)
     cmdutil.record_stopped(project, rest, "stop", { services = rest })
   end)
   if not out then return nil, err end
-  if opts.json then cmdutil.print_json(out) end
+  if opts.json then cmdutil.print_json(out)
+  elseif #(out.stopped or {}) == 0 and #(out.removed or {}) == 0 then
+    io.stdout:write(cmdutil.nothing_deployed(project), "\n")
+  end
   return 0
 end
 
