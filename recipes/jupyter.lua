@@ -36,6 +36,7 @@ return recipe "jupyter" {
     http = { port = 8888, http = true },
     sparkui = { port = 4040, http = true },
   },
+  mounts = { work = { path = "/home/jovyan/work", description = "notebooks (mount writable to save)" } },
   volumes = {
     work = { path = "/home/jovyan/work", data = true, size = "2Gi" },
   },

@@ -26,6 +26,8 @@ return recipe "postgres" {
   volumes = {
     data = { path = "/var/lib/postgresql/data", data = true, size = "1Gi" },
   },
+  -- *.sql, *.sql.gz and *.sh run by the entrypoint on the first start (empty PGDATA)
+  mounts = { initdb = { path = "/docker-entrypoint-initdb.d", description = "init scripts" } },
   tmpfs = { "/tmp", "/var/run/postgresql" },
   secrets = { password = { length = 24 } },
   env = function(s)
