@@ -94,7 +94,7 @@ describe("docker: your files, secrets and settings #e2e", function()
     assert(sys.write_atomic(dir .. "/deloc.yaml", (text:gsub("      initdb: ./initdb\n",
       "      initdb: ./initdb\n      /srv/extra: ./extra\n"))))
     st, out, err = deloc({ "up", "--wait", "--timeout", "120s" })
-    assert.equal(0, st, err)
+    assert.equal(0, st, (err or "") .. out)
     local after = container_id()
     assert.not_equal(before, after)
     local r
@@ -195,8 +195,8 @@ describe("docker: a Compose file imported #e2e", function()
     st, out = e2e.deloc({ "logs", "setup" }, { cwd = dir, env = env })
     assert.equal(0, st)
     assert.matches("setup ran: from the environment", out, 1, true)
-    st, _, err = e2e.deloc({ "down" }, { cwd = dir, env = env, timeout = 120 })
-    assert.equal(0, st, err)
+    st, out, err = e2e.deloc({ "down" }, { cwd = dir, env = env, timeout = 120 })
+    assert.equal(0, st, (err or "") .. out)
     local left = {}
     for _, l in ipairs(e2e.leftovers(project)) do
       if l:match("^container") then left[#left + 1] = l end
