@@ -24,7 +24,8 @@
 -- In the plan each component carries
 --   mounts = { KEY = { source = "/abs/host/path", path = "/container/path",
 --                      writable = bool, kind = "file"|"directory", point = NAME | nil,
---                      gid = the source's group (drivers may let the container join it) } }
+--                      gid = the source's group (drivers may let the container join it),
+--                      given = the path as the user wrote it, for messages } }
 -- The mapping (source, path, writable) is part of the component's config
 -- hash; the files' content is not, so editing a DAG recreates nothing.
 local errors = require("deloc.errors")
@@ -167,7 +168,7 @@ function M.resolve(points, given)
     end
     if path then
       out[key] = { source = g.source, path = path, kind = g.kind, point = point,
-        writable = g.writable and true or false, gid = g.gid }
+        writable = g.writable and true or false, gid = g.gid, given = g.given }
       used[key] = true
     end
   end
