@@ -431,7 +431,7 @@ function M.content(comp, c, ov, project, use)
       if v.path == m.path then comp.volumes[vname] = nil end
     end
   end
-  comp.mounts = got
+  comp.mounts = next(got) and got or nil -- absent when none: hashes stay as they were
   for key, sec in pairs(comp.secrets) do
     local from = (project.secrets or {})[sec.service .. "." .. sec.name]
     if from then comp.secrets[key].from = { file = from.file, env = from.env } end
