@@ -156,7 +156,9 @@ local function service_of(plan, svc, comp, opts)
   for _, name in ipairs(sorted_keys(comp.mounts or {})) do
     local m = comp.mounts[name]
     local src = m.source
-    local dir = plan.dir and plan.dir:gsub("/+$", "")
+    -- relative only when the file sits in the project (its secrets are
+    -- named relatively then too); absolute otherwise
+    local dir = plan.dir and not (opts and opts.secrets_dir or ""):match("^/") and plan.dir:gsub("/+$", "")
     if dir and src:sub(1, #dir + 1) == dir .. "/" then src = "./" .. src:sub(#dir + 2) end
     if dir and src == dir then src = "." end
     volumes[#volumes + 1] = yaml.ordered({ type = "bind", source = src, target = m.path,

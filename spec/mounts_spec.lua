@@ -133,6 +133,9 @@ describe("deloc.mounts", function()
     local files = assert(require("deloc.adapters.compose").render(p))
     local text = files["docker-compose.yaml"] or select(2, next(files))
     assert.matches("type: bind\n%s+source: ./site\n%s+target: /srv/site\n%s+read_only: true", text)
+    -- a Compose file written outside the project names the sources absolutely
+    text = assert(require("deloc.adapters.compose").text(p, { secrets_dir = dir .. "/.deloc/secrets" }))
+    assert.matches("source: " .. dir .. "/site\n", text, 1, true)
     -- 1000:1000 cannot write a 0755 directory of another owner: said, with the fix, not changed
     local binds_check = require("deloc.adapters.docker.binds")
     assert(sys.chmod(dir .. "/site", tonumber("755", 8)))
