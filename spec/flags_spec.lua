@@ -82,7 +82,7 @@ describe("an empty project #e2e", function()
   it("gets 'nothing deployed' from every command about what runs", function()
     local name = dir:match("([^/]+)$"):lower():gsub("[^a-z0-9-]+", "-"):gsub("^-+", ""):gsub("-+$", "")
     local want = ("nothing deployed for project '%s'"):format(name)
-    for _, c in ipairs({ "status", "down", "stop" }) do
+    for _, c in ipairs({ "status", "down", "stop", "logs" }) do
       local status, out = deloc(dir, c)
       assert.equal(0, status, c)
       assert.equal(want .. "\n", out, c)

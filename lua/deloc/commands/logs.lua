@@ -48,12 +48,15 @@ function M.run(opts, rest)
   local out = io.stdout
   if opts.follow then cmdutil.catch_signals() end
   local ok
+  local seen = false -- any container: else the words every command uses
   ok, err = logs.run(c, project.name, {
     services = rest, follow = opts.follow, tail = opts.tail, since = since,
     on_keys = function(keys)
       for _, k in ipairs(keys) do if #k > width then width = #k end end
+      if #keys > 0 then seen = true end
     end,
     on_line = function(l)
+      seen = true
       if #l.key > width then width = #l.key end
       local prefix = ("%-" .. width .. "s |"):format(l.key)
       if on then
@@ -78,6 +81,7 @@ function M.run(opts, rest)
   })
   if opts.follow then cmdutil.release_signals() end
   if not ok then return nil, err end
+  if not seen and #rest == 0 and not opts.json then out:write(cmdutil.nothing_deployed(project), "\n") end
   return 0
 end
 
