@@ -4,20 +4,8 @@ local exports = require("deloc.exports")
 local interpolate = require("deloc.interpolate")
 local sys = require("deloc.sys")
 
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(sys.mkdir_p(d))
-  return d
-end
-
-local function rmtree(d)
-  for _, n in ipairs(sys.listdir(d) or {}) do
-    local p = d .. "/" .. n
-    if sys.isdir(p) then rmtree(p) else sys.remove(p) end
-  end
-  sys.remove(d)
-end
+local e2e = dofile("spec/support/e2e.lua")
+local tmpdir, rmtree = e2e.tmpdir, e2e.rmdir
 
 local HOSTILE = { "plain", "it's", "a b", "$(touch /tmp/deloc-pwned)", "`id`", "x\"y\\z", "new\nline",
   "tab\there", "${HOME}", "$$", "'", "", "semi;colon&amp|pipe", "ünï" }

@@ -5,20 +5,8 @@ local sys = require("deloc.sys")
 
 local function lookup(t) return function(k) return t[k] end end
 
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(sys.mkdir_p(d))
-  return d
-end
-
-local function rmtree(d)
-  for _, n in ipairs(sys.listdir(d) or {}) do
-    local p = d .. "/" .. n
-    if sys.isdir(p) then rmtree(p) else sys.remove(p) end
-  end
-  sys.remove(d)
-end
+local e2e = dofile("spec/support/e2e.lua")
+local tmpdir, rmtree = e2e.tmpdir, e2e.rmdir
 
 describe("deloc.interpolate", function()
   local env = lookup({ A = "1", EMPTY = "", NAME = "pg" })

@@ -4,25 +4,9 @@ local mounts = require("deloc.mounts")
 local sys = require("deloc.sys")
 local project = require("deloc.project")
 
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(sys.mkdir_p(d))
-  return assert(sys.realpath(d))
-end
-
-local function rmtree(d)
-  for _, n in ipairs(sys.listdir(d) or {}) do
-    local p = d .. "/" .. n
-    if sys.isdir(p) then
-      local r = sys.spawn({ argv = { "test", "-L", p } })
-      if r.status == 0 then sys.remove(p) else rmtree(p) end
-    else
-      sys.remove(p)
-    end
-  end
-  sys.remove(d)
-end
+local e2e = dofile("spec/support/e2e.lua")
+local rmtree = e2e.rmdir
+local function tmpdir() return assert(sys.realpath(e2e.tmpdir())) end
 
 local RECIPE = [[
 return recipe "web" {
