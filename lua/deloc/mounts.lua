@@ -144,12 +144,7 @@ function M.flags(list, cwd)
   return o
 end
 
-local function sorted(t)
-  local ks = {}
-  for k in pairs(t) do ks[#ks + 1] = k end
-  table.sort(ks)
-  return ks
-end
+local sorted = require("deloc.array").sorted_keys
 
 -- resolve(points, given, where) -> mounts for one component | nil, err
 -- points: the recipe component's content points { NAME = { path=, writable= } };
