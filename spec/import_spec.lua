@@ -161,6 +161,25 @@ describe("deloc import", function()
     assert.matches("names containers", why.container_name, 1, true)
   end)
 
+  it("mounts file configs where Compose puts them and lists the rest", function()
+    local dir2 = tmpdir()
+    finally(function() rmtree(dir2) end)
+    assert(sys.write_atomic(dir2 .. "/app.conf", "x=1\n"))
+    local out = assert(import.convert(table.concat({
+      "services:", "  a:", "    image: a:1", "    configs: [app_conf, { source: app_conf, target: /etc/a.conf }, gone]",
+      "configs:", "  app_conf: { file: ./app.conf }", "networks: { back: {} }", "" }, "\n"),
+      dir2 .. "/compose.yaml", { environ = {}, dir = dir2 }))
+    local r = assert(recipe.load_string(out.recipes.a, "recipes/a.lua"))
+    local paths = {}
+    for _, m in pairs(r.components.a.mounts) do paths[m.path] = true end
+    assert.same({ ["/app_conf"] = true, ["/etc/a.conf"] = true }, paths)
+    assert.matches("./app.conf", out.project, 1, true)
+    local why = {}
+    for _, s in ipairs(out.skipped) do why[s.key] = s.why end
+    assert.matches("not defined at the top level", why["configs.gone"], 1, true)
+    assert.matches("one network", why.networks, 1, true)
+  end)
+
   it("splits command strings as Compose does and converts sizes", function()
     assert.same({ "bash", "-c", "echo a && b 'c'" }, import.split([[bash -c "echo a && b 'c'"]]))
     assert.same({ "a b", "c" }, import.split([[a\ b c]]))

@@ -432,7 +432,7 @@ end
 local CARRIED = {
   image = 1, command = 1, entrypoint = 1, environment = 1, env_file = 1, ports = 1, expose = 1,
   volumes = 1, tmpfs = 1, depends_on = 1, healthcheck = 1, user = 1, mem_limit = 1, cpus = 1,
-  mem_reservation = 1, deploy = 1, restart = 1, secrets = 1, profiles = 1, read_only = 1,
+  mem_reservation = 1, deploy = 1, restart = 1, secrets = 1, configs = 1, profiles = 1, read_only = 1,
 }
 local WHY = {
   build = "deloc runs images: build it (docker build -t IMAGE CONTEXT) and set the image in the recipe",
@@ -493,20 +493,24 @@ function Conv:service(name, s)
   ok, err = self:environment(svc, s, r, y)
   if not ok then return nil, err end
   self:ports(svc, s, r, y)
-  -- secrets: Compose mounts them at /run/secrets/NAME (or target)
-  for _, sec in ipairs(list_of(s.secrets)) do
-    local src, target = sec, nil
-    if type(sec) == "table" then src, target = sec.source, sec.target end
-    target = target or ("/run/secrets/" .. tostring(src))
-    if target:sub(1, 1) ~= "/" then target = "/run/secrets/" .. target end
-    local def = self.secrets[src]
-    if def and def.file then
-      s.volumes = s.volumes or {}
-      table.insert(s.volumes, { type = "bind", source = def.file, target = target, read_only = true })
-    else
-      self:skip(svc, "secrets." .. tostring(src), def and def.environment
-        and ("from environment variable %s: give it in deloc.yaml secrets: (env:) and read it from the recipe's secret file"):format(def.environment)
-        or "not defined at the top level")
+  -- secrets and configs: Compose mounts a file one at /run/secrets/NAME
+  -- (configs: /NAME) or its target; so do the mounts written here
+  for _, kind in ipairs({ "secrets", "configs" }) do
+    for _, sec in ipairs(list_of(s[kind])) do
+      local src, target = sec, nil
+      if type(sec) == "table" then src, target = sec.source, sec.target end
+      local base = kind == "secrets" and "/run/secrets/" or "/"
+      target = target or (base .. tostring(src))
+      if target:sub(1, 1) ~= "/" then target = base .. target end
+      local def = self[kind][src]
+      if def and def.file then
+        s.volumes = s.volumes or {}
+        table.insert(s.volumes, { type = "bind", source = def.file, target = target, read_only = true })
+      else
+        self:skip(svc, kind .. "." .. tostring(src), def and def.environment
+          and ("from environment variable %s: give it in deloc.yaml secrets: (env:) and read it from the recipe's secret file"):format(def.environment)
+          or (def and "only file-based ones are carried over" or "not defined at the top level"))
+      end
     end
   end
   self:volumes(svc, s, r, y)
@@ -581,7 +585,7 @@ function M.convert(text, name, opts)
     name = name, base = name:match("([^/]+)$"), dir = real,
     out = opts.out and (require("deloc.sys").realpath(opts.out) or opts.out) or real,
     skipped = {}, notes = {}, used_vars = {}, images = {}, oneshot = {}, norestart = {},
-    in_profile = {}, volume_users = {}, secrets = {}, secret_paths = {},
+    in_profile = {}, volume_users = {}, secrets = {}, configs = {},
   }, Conv)
   -- Compose gives an unset variable "" (with a warning); so does the import
   c.lookup_empty = function(k)
@@ -591,12 +595,15 @@ function M.convert(text, name, opts)
   end
   c.project = name_of(opts.project or (type(doc.name) == "string" and doc.name)
     or (c.dir:match("([^/]+)/*$")) or "imported") or "imported"
-  if type(doc.secrets) == "table" then
-    for k, v in pairs(doc.secrets) do
+  for _, kind in ipairs({ "secrets", "configs" }) do
+    for k, v in pairs(type(doc[kind]) == "table" and doc[kind] or {}) do
       if type(v) == "table" then
-        c.secrets[k] = { file = v.file and c:now(tostring(v.file), "-", "secrets") or nil, environment = v.environment }
+        c[kind][k] = { file = v.file and c:now(tostring(v.file), "-", kind) or nil, environment = v.environment }
       end
     end
+  end
+  if type(doc.networks) == "table" and next(doc.networks) then
+    c:skip("-", "networks", "deloc puts a project on one network, each service reachable by name")
   end
   local names = {}
   for k in pairs(doc.services) do names[#names + 1] = k end
