@@ -143,6 +143,12 @@ describe("deloc.mounts", function()
     for _, o in ipairs(objs) do if o.kind == "ConfigMap" then cms[o.metadata.name] = o end end
     assert.equal("<h1>hi</h1>\n", cms["web-files-site"].data["index.html"])
     assert.equal("AAEC", cms["web-files-site"].binaryData["logo.bin"])
+    local b64 = require("deloc.k8s.files").base64
+    assert.equal("", b64(""))
+    assert.equal("YQ==", b64("a"))
+    assert.equal("YWI=", b64("ab"))
+    assert.equal("YWJj", b64("abc"))
+    assert.equal("/+8A", b64("\255\239\0"))
     assert.equal("listen 8080\n", cms["web-files-conf"].data["web.conf"])
     assert.matches("web: /opt/rw %(.-%) is not mounted: writable", objs.mount_notes[1])
     local files = assert(require("deloc.adapters.helm").render(p))

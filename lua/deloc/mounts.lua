@@ -170,6 +170,27 @@ function M.resolve(points, given)
   return out, used
 end
 
+-- apply(comp, points, given, secret_sources, use): one planned component
+-- gets the service's mounts that land on it (a mount onto a path a volume
+-- holds replaces that volume there: both would be a duplicate mount point)
+-- and where its given secret values come from (deloc.yaml secrets:); `use`
+-- collects the points used and offered, for unknown().
+function M.apply(comp, points, given, secret_sources, use)
+  local got, used = M.resolve(points or {}, given)
+  for k in pairs(used) do use.used[k] = true end
+  for k in pairs(points or {}) do use.points[k] = true end
+  for _, m in pairs(got) do
+    for vname, v in pairs(comp.volumes) do
+      if v.path == m.path then comp.volumes[vname] = nil end
+    end
+  end
+  comp.mounts = next(got) and got or nil -- absent when none: hashes stay as they were
+  for key, sec in pairs(comp.secrets) do
+    local from = (secret_sources or {})[sec.service .. "." .. sec.name]
+    if from then comp.secrets[key].from = { file = from.file, env = from.env } end
+  end
+end
+
 -- unknown(given, used_anywhere, points_anywhere, service) -> nil | err
 function M.unknown(given, used, points, service)
   for _, key in ipairs(sorted(given or {})) do

@@ -22,7 +22,7 @@
 local yaml = require("deloc.yaml")
 local errors = require("deloc.errors")
 local recipe = require("deloc.recipe")
-local planner = require("deloc.planner")
+local overrides = require("deloc.plan.overrides")
 local profiles = require("deloc.profiles")
 local mounts = require("deloc.mounts")
 local interpolate = require("deloc.interpolate")
@@ -122,10 +122,10 @@ function M.parse(text, name, dir, opts)
   end
   if p.target and p.target ~= "docker" and p.target ~= "kubernetes" then
     return bad(value_at(doc, "target"), ("unknown target '%s'%s"):format(p.target,
-      recipe.hint(p.target, planner.TARGETS)), "targets: docker, kubernetes")
+      recipe.hint(p.target, overrides.TARGETS)), "targets: docker, kubernetes")
   end
   if doc.reserve ~= nil then
-    local r, err = planner.reserve(doc.reserve)
+    local r, err = overrides.reserve(doc.reserve)
     if not r then return bad(value_at(doc, "reserve"), err.message) end
     p.reserve = r
   end
@@ -168,7 +168,7 @@ function M.parse(text, name, dir, opts)
           end
           o.mounts = m
         end
-        local okc, kp, msg = planner.check_override(o)
+        local okc, kp, msg = overrides.check(o)
         if not okc then
           -- walk the key path to the deepest table we have marks for
           local t, parent, pkey = o, svcs, n

@@ -12,6 +12,27 @@ local M = {}
 -- A ConfigMap holds at most 1 MiB; base64 grows binary files by a third.
 M.MAX_BYTES = 512 * 1024
 
+-- binaryData is base64 (the Kubernetes client's encoder is a target's; the
+-- shared objects keep their own)
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local function base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local q = {}
+    for k = 3, 0, -1 do
+      local x = math.floor(n / 64 ^ k) % 64
+      q[#q + 1] = B64:sub(x + 1, x + 1)
+    end
+    if not c then q[4] = "=" end
+    if not b then q[3] = "=" end
+    out[#out + 1] = table.concat(q)
+  end
+  return table.concat(out)
+end
+M.base64 = base64
+
 local function text_safe(s)
   -- printable ASCII and common whitespace only: anything else goes as binaryData
   return not s:find("[^\t\n\r\32-\126]") and not s:find("__DELOC_", 1, true)
@@ -45,7 +66,7 @@ function M.config_map(m)
       return nil, ("over %d KiB: too large for a ConfigMap"):format(math.floor(M.MAX_BYTES / 1024))
     end
     if text_safe(body) then data[e.key] = body
-    else binary[e.key] = require("deloc.kubeconfig").base64_encode(body) end
+    else binary[e.key] = base64(body) end
     keys[#keys + 1] = e.key
   end
   return { data = data, binary = binary, keys = keys }
