@@ -40,6 +40,8 @@ describe("docker: your files, secrets and settings #e2e", function()
     write(dir .. "/initdb/01-schema.sql", "CREATE TABLE greeting (word text);\n")
     write(dir .. "/initdb/02-data.sh",
       'psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "INSERT INTO greeting VALUES (\'hello from initdb\')"\n')
+    write(dir .. "/initdb/03-more.sql", "INSERT INTO greeting VALUES ('and from a .sql.gz');\n")
+    assert.equal(0, sys.spawn({ argv = { "gzip", dir .. "/initdb/03-more.sql" } }).status)
     write(dir .. "/pw.txt", "it's a $ecret\n")
     write(dir .. "/.env", ("PG_HOST_PORT=%d\n"):format(port))
     write(dir .. "/deloc.yaml", table.concat({
@@ -70,11 +72,11 @@ describe("docker: your files, secrets and settings #e2e", function()
     local e = json.decode(out)
     assert.equal("it's a $ecret", e.PGPASSWORD) -- the given secret, not a generated one
     assert.equal(tostring(port), e.PGPORT) -- ${PG_HOST_PORT} from .env
-    local r = assert(sys.spawn({ argv = { "psql", "-tA", "-c", "select word from greeting" },
+    local r = assert(sys.spawn({ argv = { "psql", "-tA", "-c", "select word from greeting order by 1 desc" },
       env = { PGHOST = e.PGHOST, PGPORT = e.PGPORT, PGUSER = e.PGUSER, PGPASSWORD = e.PGPASSWORD,
         PGDATABASE = e.PGDATABASE, PGCONNECT_TIMEOUT = "5" }, timeout = 30 }))
     assert.equal(0, r.status, r.stderr)
-    assert.equal("hello from initdb\n", r.stdout)
+    assert.equal("hello from initdb\nand from a .sql.gz\n", r.stdout)
     -- and through eval "$(deloc env)" in a shell, with the quote and the $ intact
     st, out = deloc({ "env", "postgres" })
     assert.equal(0, st)
@@ -85,7 +87,7 @@ describe("docker: your files, secrets and settings #e2e", function()
 
   it("keeps the container when the content changes and recreates it when the mapping does", function()
     local before = container_id()
-    write(dir .. "/initdb/03-more.sql", "SELECT 1;\n")
+    write(dir .. "/initdb/04-more.sql", "SELECT 1;\n")
     local st, out, err = deloc({ "up", "--wait", "--timeout", "120s" })
     assert.equal(0, st, err)
     assert.equal(before, container_id(), out)
