@@ -156,3 +156,46 @@ describe("deloc.mounts", function()
     assert.truthy(files["templates/configmap-web-files-site.yaml"])
   end)
 end)
+
+describe("deloc.secrets: values given instead of generated", function()
+  local secrets = require("deloc.secrets")
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rmtree(dir) end)
+
+  local function plan_with(from)
+    return { order = { "postgres" }, services = { postgres = { components = { postgres = {
+      secrets = { password = { service = "postgres", name = "password", from = from } } } } } } }
+  end
+
+  it("copies a file's value (trailing newlines dropped) into .deloc/secrets, mode 0600", function()
+    assert(sys.write_atomic(dir .. "/pw.txt", "s3cret'\"$x\n\n"))
+    assert(secrets.provide(plan_with({ file = dir .. "/pw.txt" }), dir))
+    local path = dir .. "/.deloc/secrets/postgres.password"
+    assert.equal("s3cret'\"$x", sys.read_file(path))
+    assert.equal(tonumber("600", 8), select(2, sys.stat(path)).mode)
+    assert(sys.write_atomic(dir .. "/pw.txt", "rotated"))
+    assert(secrets.provide(plan_with({ file = dir .. "/pw.txt" }), dir))
+    assert.equal("rotated", sys.read_file(path))
+  end)
+
+  it("takes an environment variable's value, and says which is unset", function()
+    assert(sys.setenv("DELOC_SPEC_PW", "from-env"))
+    finally(function() sys.setenv("DELOC_SPEC_PW", nil) end)
+    assert(secrets.provide(plan_with({ env = "DELOC_SPEC_PW" }), dir))
+    assert.equal("from-env", sys.read_file(dir .. "/.deloc/secrets/postgres.password"))
+    local ok, err = secrets.provide(plan_with({ env = "DELOC_SPEC_UNSET_PW" }), dir)
+    assert.is_nil(ok)
+    assert.matches("secret postgres.password: environment variable 'DELOC_SPEC_UNSET_PW' is not set", err.message, 1, true)
+  end)
+
+  it("accepts only a file inside the project in deloc.yaml", function()
+    local text = "services: [postgres]\nsecrets:\n  postgres.password: { file: /etc/passwd }\n"
+    local p, err = project.parse(text, dir .. "/deloc.yaml", dir, { environ = {} })
+    assert.is_nil(p)
+    assert.matches("deloc.yaml:3:%d+: secret 'postgres.password': '/etc/passwd' resolves to /etc/passwd, outside", err.message)
+    p, err = project.parse("secrets:\n  password: { env: X }\n", dir .. "/deloc.yaml", dir, { environ = {} })
+    assert.is_nil(p)
+    assert.matches("must be named SERVICE.SECRET", err.message, 1, true)
+  end)
+end)
