@@ -90,6 +90,10 @@ describe("deloc.mounts", function()
     assert.is_true(c.mounts["/opt/extra"].writable)
     assert.is_nil(c.volumes.data) -- /srv/site is the user's now
     assert.truthy(c.volumes.cache)
+    local r = assert(sys.spawn({ argv = { sys.realpath("./deloc"), "plan", "-f", dir .. "/deloc.yaml" } }))
+    assert.equal(0, r.status, r.stderr)
+    assert.matches("\nmounts:\n.*  web%s+./site%s+/srv/site%s+read%-only\n", r.stdout)
+    assert.matches("\nmounts:\n.*  web%s+./site%s+/opt/extra%s+read%-write\n", r.stdout)
     local none, err = plan("  web:\n    mounts:\n      sit: ./site\n")
     assert.is_nil(none)
     assert.matches("service 'web' has no content point 'sit' (did you mean 'site'?)", err.message, 1, true)
@@ -153,6 +157,11 @@ describe("deloc.mounts", function()
     assert.matches("web: /opt/rw %(.-%) is not mounted: writable", objs.mount_notes[1])
     local files = assert(require("deloc.adapters.helm").render(p))
     assert.matches("WARNING: web: /opt/rw", files["templates/NOTES.txt"], 1, true)
+    local warned = false
+    for _, w in ipairs(p.warnings) do
+      if w:find("web: /opt/rw cannot be mounted writable on Kubernetes", 1, true) then warned = true end
+    end
+    assert.is_true(warned)
     assert.truthy(files["templates/configmap-web-files-site.yaml"])
   end)
 end)

@@ -176,6 +176,22 @@ function M.text(plan, opts)
     out[#out + 1] = "\nconnections:\n"
     out[#out + 1] = tbl.render(nil, conns, { indent = "  " })
   end
+  -- your files: one row a mount, on the service when every component has it
+  local mrows = {}
+  for _, svc in ipairs(plan.order) do
+    local s = plan.services[svc]
+    for _, cn in ipairs(s.component_order) do
+      for _, key in ipairs(require("deloc.array").sorted_keys(s.components[cn].mounts)) do
+        local m = s.components[cn].mounts[key]
+        mrows[#mrows + 1] = { cn == svc and svc or (svc .. "." .. cn), m.given or m.source, m.path,
+          m.writable and "read-write" or "read-only" }
+      end
+    end
+  end
+  if #mrows > 0 then
+    out[#out + 1] = "\nmounts:\n"
+    out[#out + 1] = tbl.render(nil, mrows, { indent = "  " })
+  end
   if plan.explain then
     out[#out + 1] = "\nwhere values come from:\n"
     local ep = plan.explain_plan or {}

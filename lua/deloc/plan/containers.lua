@@ -270,6 +270,12 @@ local function component(st, svc, cname, ov, use)
   comp.depends_on, err = depends_of(st, svc, r, c, where)
   if not comp.depends_on then return nil, err end
   mounts.apply(comp, c.mounts, ov.mounts, (st.project or {}).secrets, use)
+  for _, m in pairs(st.target == "kubernetes" and comp.mounts or {}) do
+    if m.writable then
+      st.warnings[#st.warnings + 1] = ("%s: %s cannot be mounted writable on Kubernetes (a host path does not reach "
+        .. "the cluster; small read-only files go in as ConfigMaps)"):format(facts.id(svc, cname), m.path)
+    end
+  end
   return comp
 end
 
