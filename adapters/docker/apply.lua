@@ -307,8 +307,13 @@ local function deploy_component(run, svc, comp)
   end
   if run.interrupted() then return nil, errors.new("INTERRUPTED", "interrupted") end
 
-  local plans, surplus, all_same = M.decide(plan, svc, comp, run.existing.by[key] or {},
-    { root = run.root, podman = run.c.podman })
+  local d = run.changes.components[key]
+  if not d then
+    d = {}
+    d.plans, d.surplus, d.all_same = M.decide(plan, svc, comp, run.existing.by[key] or {},
+      { root = run.root, podman = run.c.podman })
+  end
+  local plans, surplus, all_same = d.plans, d.surplus, d.all_same
   if not all_same then
     -- Shared prerequisites: secrets are on disk already; the network, the
     -- image and the volumes once per run.
@@ -456,8 +461,8 @@ function M.run(c, plan, opts)
     cache = {}, ready = {}, known_ready = opts.known_ready or {},
     made = { containers = {}, volumes = {}, network = nil },
     deadline = opts.timeout and (t0 + opts.timeout) or nil,
-    result = { components = {}, orphans = {}, removed = {}, failed = {}, created = 0,
-               recreated = 0, unchanged = 0 },
+    result = { components = {}, orphans = {}, removed = {}, removed_services = {}, failed = {},
+               created = 0, recreated = 0, unchanged = 0 },
   }
   local stop_flag = false
   function run.interrupted()
@@ -481,6 +486,7 @@ function M.run(c, plan, opts)
     if not existing then return nil, err end
   end
   run.existing = existing
+  run.changes = opts.changes or M.diff(plan, existing, { root = run.root, podman = c.podman })
 
   local comps = component_list(plan)
   local planned = {}
@@ -529,6 +535,7 @@ function M.run(c, plan, opts)
           local okr, rerr = M.remove_container(c, ctr, 5)
           if not okr then error(rerr, 0) end
           run.result.removed[#run.result.removed + 1] = name
+          run.result.removed_services[#run.result.removed_services + 1] = lab[L.service]
           emit({ service = lab[L.service], component = lab[L.component], state = "removed",
             detail = "orphan " .. name })
         else
@@ -559,6 +566,7 @@ function M.run(c, plan, opts)
     end
   end
   run.result.elapsed = sys.now() - t0
+  run.result.changed = run.result.recreated
 
   local first_err, interrupted
   for _, pair in ipairs(comps) do
@@ -617,21 +625,36 @@ function M.run(c, plan, opts)
   return run.result
 end
 
--- apply.changes(plan, existing, root) -> { service = "why" }: the services
--- whose containers do not match the plan (missing, other hash, replica count).
-function M.changes(plan, existing, root)
-  local out = {}
+-- apply.diff(plan, existing, ctx) -> { services = { svc = why }, components = { key = decision } }
+-- The one change list of a run: what each component's replicas need (see
+-- decide) and, per service, why it changes ("stopped" < "scaled" < "new" <
+-- "changed"; absent: untouched).  The state file and the apply both use it.
+-- ctx = { root = project dir, podman = the engine is Podman }
+function M.diff(plan, existing, ctx)
+  local out = { services = {}, components = {} }
+  local rank = { stopped = 1, scaled = 2, new = 3, changed = 4 }
+  local function note(sname, why)
+    local cur = out.services[sname]
+    if not cur or rank[why] > rank[cur] then out.services[sname] = why end
+  end
   for _, pair in ipairs(component_list(plan)) do
     local svc, comp = pair[1], pair[2]
-    local actions, surplus = M.decide(plan, svc, comp,
-      existing.by[key_of(svc.name, comp.name)] or {}, { root = root })
-    for _, a in ipairs(actions) do
-      if a.action == "create" then out[svc.name] = out[svc.name] or "new" end
-      if a.action == "recreate" then out[svc.name] = "changed" end
+    local key = key_of(svc.name, comp.name)
+    local plans, surplus, all_same = M.decide(plan, svc, comp, existing.by[key] or {}, ctx)
+    out.components[key] = { plans = plans, surplus = surplus, all_same = all_same }
+    for _, a in ipairs(plans) do
+      if a.action == "create" then note(svc.name, a.i > 1 and "scaled" or "new")
+      elseif a.action == "recreate" then note(svc.name, "changed")
+      elseif a.action == "start" then note(svc.name, "stopped") end
     end
-    if #surplus > 0 then out[svc.name] = out[svc.name] or "scaled" end
+    if #surplus > 0 then note(svc.name, "scaled") end
   end
   return out
+end
+
+-- apply.changes(plan, existing, root) -> { service = "why" } (diff's services)
+function M.changes(plan, existing, root)
+  return M.diff(plan, existing, { root = root }).services
 end
 
 -- apply.subplan(plan, names) -> the plan restricted to some services (their

@@ -422,8 +422,10 @@ function M.run(c, plan, opts)
 
   -- workloads, each once its dependencies are ready
   local comps = {}
+  local only
+  for _, n in ipairs(opts.only or {}) do only = only or {}; only[n] = true end
   for _, sname in ipairs(plan.order) do
-    local svc = plan.services[sname]
+    local svc = (not only or only[sname]) and plan.services[sname] or { component_order = {} }
     for _, cname in ipairs(svc.component_order) do
       local key = key_of(sname, cname)
       comps[#comps + 1] = { svc, svc.components[cname], workloads[key] }
