@@ -249,6 +249,29 @@ describe("deloc.planner", function()
       assert.equal("table", type(set))
     end)
 
+    it("sees a port that starts listening, through the kernel's socket diagnostics as through /proc", function()
+      local sys = require("deloc.sys")
+      local out = os.tmpname()
+      local pid = assert(sys.spawn_bg({ argv = { "python3", "-c", [[
+import socket, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.bind(("::1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True)
+time.sleep(30)]] }, stdout = out }))
+      finally(function() sys.kill(pid, "KILL"); sys.waitpid(pid); os.remove(out) end)
+      local port
+      for _ = 1, 100 do
+        port = tonumber(sys.read_file(out) or "")
+        if port then break end
+        sys.sleep(0.05)
+      end
+      assert.truthy(port, "the listener did not start")
+      assert.is_true(assert(sys.tcp_listening())[port])
+      assert.is_true(planner.listening()[port])
+      local from_proc = planner.listening("/proc")
+      assert.is_true(from_proc[port])
+    end)
+
     it("keeps the host ports of the running stack", function()
       local first = assert(plan({ "alpha" }))
       local p = assert(plan({ "alpha" }, { listening = { [7000] = true, [7001] = true }, previous = first }))
@@ -381,8 +404,9 @@ describe("deloc.planner", function()
     end)
   end)
 
-  describe("speed", function()
-    it("plans 50 services with dependencies in a few milliseconds", function()
+  -- how fast is bench/model.sh's to say (make bench), not a unit spec's
+  describe("scale", function()
+    it("plans 50 services with dependencies", function()
       local dir = os.tmpname()
       os.remove(dir)
       assert(require("deloc.sys").mkdir_p(dir))
@@ -402,12 +426,9 @@ describe("deloc.planner", function()
       finally(function() for _, n in ipairs(names) do os.remove(dir .. "/" .. n .. ".lua") end os.remove(dir) end)
       local r50 = assert(registry.new({ dirs = { dir }, builtin = false }))
       assert(planner.plan({ services = { "svc50" }, registry = r50, capacity = machine(8 * Gi), listening = {}, project = { name = "b" } }))
-      local t = os.clock()
       local p = assert(planner.plan({ services = { "svc50" }, registry = r50, capacity = machine(8 * Gi), listening = {}, project = { name = "b" } }))
-      local took = os.clock() - t
       assert.equal(50, #p.order)
       assert.equal("svc01", p.order[1])
-      assert.is_true(took < 0.02, ("planning took %.1f ms"):format(took * 1000))
     end)
   end)
 end)

@@ -98,6 +98,22 @@ static int l_sys_load(lua_State *L) {
   return 3;
 }
 
+/* sys.tcp_listening() -> { [port] = true } | nil, err */
+static int l_sys_tcp_listening(lua_State *L) {
+  uint8_t ports[8192];
+  char err[DL_SYS_ERRLEN];
+  if (dl_sys_tcp_listening(ports, err) != 0)
+    return push_error(L, err);
+  lua_createtable(L, 0, 16);
+  for (int p = 0; p < 65536; p++) {
+    if (ports[p >> 3] & (1u << (p & 7))) {
+      lua_pushboolean(L, 1);
+      lua_rawseti(L, -2, p);
+    }
+  }
+  return 1;
+}
+
 /* sys.cgroup(root) -> { version=, memory_limit=, cpu_limit=, dir=,
  *                       memory_source=, cpu_source= } | nil, err */
 static int l_sys_cgroup(lua_State *L) {
@@ -725,6 +741,7 @@ static const luaL_Reg functions[] = {
     {"disk", l_sys_disk},
     {"load", l_sys_load},
     {"cgroup", l_sys_cgroup},
+    {"tcp_listening", l_sys_tcp_listening},
     {"now", l_sys_now},
     {"time", l_sys_time},
     {"sleep", l_sys_sleep},

@@ -383,6 +383,9 @@ end
 
 M.environ = native.environ -- sys.environ() -> { NAME = value, ... }
 M.pid = native.pid         -- sys.pid() -> this process's id
+-- sys.tcp_listening() -> { [port] = true } | nil, err: TCP ports with a
+-- listening socket (IPv4 and IPv6), from the kernel's socket diagnostics
+M.tcp_listening = native.tcp_listening
 
 -- ---- processes ----
 
