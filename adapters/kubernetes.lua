@@ -43,13 +43,10 @@ function M.connect(opts)
   return c
 end
 
--- The nodes' allocatable minus what is requested; every replica is placed
--- on a node (cap.place) and a plan whose replicas do not all fit does not.
+-- The nodes' allocatable minus what is requested; the planner places every
+-- replica on a node, and a plan whose replicas do not all fit does not.
 function M.capacity(s)
-  local cap, err = in_task(ops.capacity, s.conn)
-  if not cap then return nil, err end
-  cap.place = ops.place
-  return cap
+  return in_task(ops.capacity, s.conn)
 end
 
 function M.plan_inputs() return {} end

@@ -166,8 +166,9 @@ describe("kubernetes driver", function()
     end)
     it("what the kubernetes target cannot do is a clear error from its driver", function()
       local drivers = require("deloc.drivers")
+      assert.same({ "docker", "kubernetes" }, require("deloc.targets").names())
       for _, name in ipairs({ "docker", "kubernetes" }) do
-        assert.same({}, drivers.missing(assert(drivers.get(name))), name)
+        assert.same({}, drivers.missing(assert(require("deloc.targets").get(name))), name)
       end
       local code, err = require("deloc.adapters.kubernetes").backup()
       assert.is_nil(code)

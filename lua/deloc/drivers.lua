@@ -1,7 +1,7 @@
--- deloc.drivers: the interface every live target implements, and how a
--- target's driver is found.  A driver is the module deloc.adapters.<name>
--- (adapters/<name>.lua, its parts in adapters/<name>/) with
--- `interface = "driver"`; adding a target is that folder and nothing else.
+-- deloc.drivers: the interface every live target implements.  A driver is
+-- the module deloc.adapters.<name> (adapters/<name>.lua, its parts in
+-- adapters/<name>/) with `interface = "driver"`; deloc.targets finds it by
+-- name, so adding a target is that folder and nothing else.
 --
 -- Every method takes a session `s` first (deloc.session opens it):
 --   s.project = { name=, dir=, ... }   s.conn = what connect returned
@@ -54,40 +54,6 @@ local M = {}
 
 M.METHODS = { "connect", "capacity", "plan_inputs", "describe", "diff", "apply", "scale",
   "endpoints", "status", "health", "logs", "since", "exec", "cp", "remove", "backup", "restore" }
-
--- The names of the targets there are: every deloc.adapters.<name> module
--- (embedded, or in the tree under DELOC_LUA_DIR) that says it is a driver.
-function M.names()
-  local seen = {}
-  for mod in pairs(package.preload) do
-    local n = mod:match("^deloc%.adapters%.([%w_]+)$")
-    if n then seen[n] = true end
-  end
-  local tree = os.getenv("DELOC_LUA_DIR")
-  if tree and tree ~= "" then
-    for _, f in ipairs(require("deloc.sys").listdir(tree .. "/adapters") or {}) do
-      local n = f:match("^([%w_]+)%.lua$")
-      if n then seen[n] = true end
-    end
-  end
-  local out = {}
-  for n in pairs(seen) do
-    local ok, mod = pcall(require, "deloc.adapters." .. n)
-    if ok and type(mod) == "table" and mod.interface == "driver" then out[#out + 1] = n end
-  end
-  table.sort(out)
-  return out
-end
-
--- get(name) -> driver | nil, err (USAGE, with the names there are)
-function M.get(name, from)
-  local ok, mod = pcall(require, "deloc.adapters." .. tostring(name))
-  if ok and type(mod) == "table" and mod.interface == "driver" then return mod end
-  local names = M.names()
-  local near = require("deloc.suggest").closest(tostring(name), names)
-  return nil, errors.new("USAGE", ("unknown target '%s'%s"):format(tostring(name), from and (" in " .. from) or ""),
-    { hint = near and ("did you mean '" .. near .. "'?") or ("targets: " .. table.concat(names, ", ")) })
-end
 
 -- missing(driver) -> { method names the driver lacks } (a spec holds every driver to none)
 function M.missing(driver)

@@ -11,7 +11,6 @@
 --   s:plan(services, { previous=, scale=, live= }) -> plan | nil, err
 --   s:close()  releases the lock (idempotent)
 local errors = require("deloc.errors")
-local drivers = require("deloc.drivers")
 
 local M = {}
 local Session = {}
@@ -36,7 +35,7 @@ function M.open(opts, how)
   name, err = require("deloc.targets").name(opts, project)
   if not name then return nil, err end
   local s = setmetatable({ opts = opts, project = project, target = name,
-    driver = drivers.get(name), emit = how.sink or noop, tick = how.tick, notes = {},
+    driver = require("deloc.targets").driver(name), emit = how.sink or noop, tick = how.tick, notes = {},
     cache = {} }, Session)
   if how.lock then
     s.lock, err = lock(project.dir or ".", opts)
@@ -98,27 +97,6 @@ local function overrides(opts, scale)
   return next(o) and o or nil
 end
 
--- Where each replica would run, for a target of several nodes (the
--- driver's capacity says how, until the planner places replicas itself): a
--- plan whose replicas cannot all be placed does not fit.
-local function place(plan, cap)
-  local placed = cap.place(plan, cap)
-  local array = require("deloc.array")
-  plan.placement = { nodes = {}, unplaced = array.of(placed.unplaced or {}), reasons = placed.reasons }
-  for _, n in ipairs(cap.nodes) do
-    plan.placement.nodes[#plan.placement.nodes + 1] = { node = n.name,
-      components = array.of(placed.by_node[n.name] or {}) }
-  end
-  plan.placement.nodes = array.of(plan.placement.nodes)
-  if not placed.fits and plan.verdict.fits then
-    plan.verdict.fits = false
-    for _, name in ipairs(placed.unplaced) do
-      plan.verdict.reasons[#plan.verdict.reasons + 1] = ("%s: %s"):format(name,
-        placed.reasons[name] or "no node has room")
-    end
-  end
-end
-
 -- s:plan(services, ctx) -> plan | nil, err: the plan for this target, sized
 -- to what the driver says is there.  ctx.live: the plan is about to be
 -- applied (the driver's live inputs count, e.g. ports our containers hold).
@@ -137,7 +115,7 @@ function Session:plan(services, ctx)
     services = (services and #services > 0) and services or nil,
     profile = opts.profile, file = opts.file, target = self.target, project = self.project,
     capacity = cap.cpu and { cpu = cap.cpu, memory = cap.memory, disk = cap.disk, source = cap.source,
-      engine = cap.engine } or nil,
+      engine = cap.engine, nodes = cap.nodes } or nil,
     listening = inputs.listening, previous = ctx.previous, overrides = o,
     reserve = opts.reserve, explain = opts.explain,
   })
@@ -146,7 +124,6 @@ function Session:plan(services, ctx)
     plan.warnings = plan.warnings or require("deloc.array").of({})
     table.insert(plan.warnings, cap.warning)
   end
-  if cap.nodes and cap.place and not plan.placement then place(plan, cap) end
   return plan
 end
 

@@ -3,9 +3,11 @@
 --   targets.name(opts [, project]) -> name | nil, err
 --     --target flag, else DELOC_TARGET, else the project file's `target:`,
 --     else docker; a name no driver answers to is a USAGE error with a hint
---   targets.driver(name) -> the driver (deloc.drivers.get)
+--   targets.names() -> the targets there are (every driver module)
+--   targets.get(name [, from]) -> driver | nil, err (USAGE, with the names there are)
+--   targets.driver(name) -> driver (raises for an unknown name)
 --   targets.option, targets.context_option: the --target / --context options
-local drivers = require("deloc.drivers")
+local errors = require("deloc.errors")
 
 local M = {}
 
@@ -14,8 +16,42 @@ M.DEFAULT = "docker"
 M.option = { "target", arg = "NAME", help = "docker or kubernetes (default: DELOC_TARGET, deloc.yaml's target, docker)" }
 M.context_option = { "context", arg = "NAME", help = "kubeconfig context for the kubernetes target (default: current-context)" }
 
+-- The names of the targets there are: every deloc.adapters.<name> module
+-- (embedded, or in the tree under DELOC_LUA_DIR) that says it is a driver.
+function M.names()
+  local seen = {}
+  for mod in pairs(package.preload) do
+    local n = mod:match("^deloc%.adapters%.([%w_]+)$")
+    if n then seen[n] = true end
+  end
+  local tree = os.getenv("DELOC_LUA_DIR")
+  if tree and tree ~= "" then
+    for _, f in ipairs(require("deloc.sys").listdir(tree .. "/adapters") or {}) do
+      local n = f:match("^([%w_]+)%.lua$")
+      if n then seen[n] = true end
+    end
+  end
+  local out = {}
+  for n in pairs(seen) do
+    local ok, mod = pcall(require, "deloc.adapters." .. n)
+    if ok and type(mod) == "table" and mod.interface == "driver" then out[#out + 1] = n end
+  end
+  table.sort(out)
+  return out
+end
+
+-- get(name) -> driver | nil, err (USAGE, with the names there are)
+function M.get(name, from)
+  local ok, mod = pcall(require, "deloc.adapters." .. tostring(name))
+  if ok and type(mod) == "table" and mod.interface == "driver" then return mod end
+  local names = M.names()
+  local near = require("deloc.suggest").closest(tostring(name), names)
+  return nil, errors.new("USAGE", ("unknown target '%s'%s"):format(tostring(name), from and (" in " .. from) or ""),
+    { hint = near and ("did you mean '" .. near .. "'?") or ("targets: " .. table.concat(names, ", ")) })
+end
+
 local function check(name, from)
-  local d, err = drivers.get(name, from)
+  local d, err = M.get(name, from)
   if not d then return nil, err end
   return name
 end
@@ -37,7 +73,7 @@ function M.name(opts, project)
 end
 
 function M.driver(name)
-  local d, err = drivers.get(name)
+  local d, err = M.get(name)
   if not d then error(err.message, 2) end
   return d
 end
