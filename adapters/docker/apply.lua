@@ -129,23 +129,27 @@ local function pull(run, image, service, emit)
   return true
 end
 
--- The project network, exactly one of that name.  A run killed while its
--- create was in flight can leave the engine with two networks of the same
--- name (its duplicate check is best effort); the extra empty ones go.
-local function ensure_network(run)
-  local c, plan = run.c, run.plan
-  local body = build.network(plan)
-  local nets, err = c:get("/networks", { filters = require("deloc.json").encode({ name = { body.Name } }) })
+-- The project's networks of that name, oldest first; extra ones (a run
+-- killed while its create was in flight, the engine's duplicate check being
+-- best effort) are removed: exactly one stays.
+local function dedupe_networks(c, name)
+  local nets, err = c:get("/networks", { filters = require("deloc.json").encode({ name = { name } }) })
   if not nets then return nil, err end
   local same = {}
   for _, n in ipairs(nets) do
-    if n.Name == body.Name then same[#same + 1] = n end
+    if n.Name == name then same[#same + 1] = n end
   end
-  if #same > 1 then
-    table.sort(same, function(a, b) return (a.Created or "") < (b.Created or "") end)
-    for i = 2, #same do c:delete("/networks/" .. same[i].Id) end
-  end
-  if #same > 0 then return true end
+  table.sort(same, function(a, b) return (a.Created or "") < (b.Created or "") end)
+  for i = 2, #same do c:delete("/networks/" .. same[i].Id) end
+  return #same
+end
+
+local function ensure_network(run)
+  local c, plan = run.c, run.plan
+  local body = build.network(plan)
+  local n, err = dedupe_networks(c, body.Name)
+  if not n then return nil, err end
+  if n > 0 then return true end
   local ok
   ok, err = c:post("/networks/create", nil, body)
   if not ok and not (errors.is(err) and err.status == 409) then return nil, err end
@@ -176,6 +180,15 @@ function M.remove_container(c, ctr, stop_timeout)
     end
   end
   local ok, err = c:delete("/containers/" .. id, { force = 1 })
+  if not ok and errors.is(err) and err.status == 409
+      and tostring(err.message):find("already in progress", 1, true) then
+    -- a killed run's removal the engine is still doing: wait until it is gone
+    for _ = 1, 60 do
+      local _, gerr = c:get("/containers/" .. id .. "/json")
+      if errors.is(gerr) and gerr.status == 404 then return true end
+      sched.sleep(0.25)
+    end
+  end
   if not ok and not (errors.is(err) and err.status == 404) then return nil, err end
   return true
 end
@@ -183,14 +196,19 @@ end
 local function create_and_start(run, body, name)
   local c = run.c
   local r, err = c:post("/containers/create", { name = name }, body)
-  if not r and errors.is(err) and err.status == 409 then
-    -- A container of that name without our labels' match (e.g. made by hand
-    -- or by a run killed at the wrong moment): it is ours by name, replace it.
+  -- A container of that name we did not list (made by a run killed at the
+  -- wrong moment, whose create the engine finished after our list): it is
+  -- ours by its project label, so it is replaced; the engine may still be
+  -- busy with it for a moment.
+  for attempt = 1, 5 do
+    if r or not (errors.is(err) and err.status == 409) then break end
     local old = c:get("/containers/" .. name .. "/json")
-    if old and old.Config and old.Config.Labels and old.Config.Labels[L.project] == run.plan.project then
-      M.remove_container(c, { Id = old.Id, State = old.State and old.State.Status }, 5)
-      r, err = c:post("/containers/create", { name = name }, body)
+    if not (old and old.Config and old.Config.Labels and old.Config.Labels[L.project] == run.plan.project) then
+      break
     end
+    M.remove_container(c, { Id = old.Id, State = old.State and old.State.Status }, 5)
+    r, err = c:post("/containers/create", { name = name }, body)
+    if not r then sched.sleep(0.2 * attempt) end
   end
   if not r then
     if errors.is(err) and err.status == 404 then
@@ -201,6 +219,11 @@ local function create_and_start(run, body, name)
   run.made.containers[#run.made.containers + 1] = r.Id
   local ok
   ok, err = c:post("/containers/" .. r.Id .. "/start")
+  if not ok and errors.is(err) and tostring(err.message):find("is ambiguous", 1, true) then
+    -- a duplicate network appeared after ours was ensured (a killed run's create)
+    dedupe_networks(c, build.network(run.plan).Name)
+    ok, err = c:post("/containers/" .. r.Id .. "/start")
+  end
   if not ok and not (errors.is(err) and err.status == 304) then
     err.message = ("cannot start %s: %s"):format(name, err.message)
     return nil, err, r.Id
