@@ -8,15 +8,16 @@
 --       name them (default "./.deloc/secrets": the file sits in the project
 --       directory); opts.path: the file name render uses ("compose.yaml")
 --
--- A component becomes one Compose service, named like the service when it is
--- the service's only component of the same name, `<service>-<component>`
--- otherwise.  Everything the plan decided is kept: images (after overrides),
--- environment (with heaps), ports on 127.0.0.1, named volumes, the project
--- network with the planned DNS aliases, health checks, depends_on with
--- service_healthy / service_completed_successfully, memory and CPU limits,
--- pids limit, restart policy, user, read_only, cap_drop ALL (+ cap_add),
--- no-new-privileges, secrets as files under .deloc/ (never a value) and the
--- dev.deloc.* labels.  `$` is written `$$` so Compose does not interpolate
+-- A component becomes one Compose service named by its planned id
+-- (`<service>` or `<service>-<component>`).  This file translates the plan's
+-- facts (deloc.plan.facts) and decides none: images (after overrides),
+-- environment (with heaps), ports on the planned host_ip, named volumes, the
+-- plan's network with the planned DNS aliases, the planned healthcheck,
+-- depends_on on the planned components (service_healthy, or
+-- service_completed_successfully for one-shots, service_started when the
+-- dependency has no check Compose can run), memory and CPU limits, pids
+-- limit, restart, user, read_only, cap_drop / cap_add, no-new-privileges,
+-- secrets as files under .deloc/ (never a value) and the planned labels.  `$` is written `$$` so Compose does not interpolate
 -- what the plan means literally (shell commands in health checks, ...).
 -- The text starts with MARKER: a file that does not is not ours to overwrite.
 local yaml = require("deloc.yaml")

@@ -31,6 +31,7 @@
 --   facts.LABEL, facts.DEFAULT_PIDS_LIMIT, facts.HOST_IP, facts.network_name(project)
 local array = require("deloc.array")
 local health = require("deloc.health")
+local sys = require("deloc.sys")
 
 local M = {}
 
@@ -53,64 +54,52 @@ function M.id(service, component)
   return service .. "-" .. component
 end
 
--- ---- config hash: FNV-1a, two 32-bit lanes, over a canonical encoding ----
-
-local bxor, tobit, lshift, rol = bit.bxor, bit.tobit, bit.lshift, bit.rol
-local byte = string.byte
-
--- FNV-1a over 4-byte words, two lanes (the second rotated), so a component's
--- few kilobytes hash in a few hundred steps
-local function fnv2(s)
-  local h1, h2 = tobit(0x811c9dc5), tobit(0x050c5d1f)
-  local n = #s
-  for i = 1, n, 4 do
-    local a, b, c, d = byte(s, i, i + 3)
-    local w = tobit(a + (b or 0) * 256 + (c or 0) * 65536 + (d or 0) * 16777216)
-    h1 = bxor(h1, w)
-    h1 = tobit(lshift(h1, 24) + h1 * 403) -- h * 16777619 mod 2^32
-    h2 = bxor(h2, rol(w, 13))
-    h2 = tobit(lshift(h2, 24) + h2 * 403)
-    h2 = rol(h2, 7)
-  end
-  return bxor(h1, n), h2
-end
+-- ---- config hash: FNV-1a 64 (C) over a canonical encoding ----
 
 -- not configuration: the count (scaling recreates nothing), the smoke (it
 -- runs beside the container, not in its config), the hash itself and what
 -- is made from it
 local SKIP = { replicas = true, smoke = true, config_hash = true, hash = true, labels = true }
 
-local function canon(v, out, top)
+-- canon(v, out, n, top) -> n: v's canonical text appended to out (keys
+-- sorted, strings length-prefixed: no escaping needed)
+local function canon(v, out, n, top)
   local t = type(v)
   if t == "table" then
     if v[1] ~= nil or array.is(v) then
-      out[#out + 1] = "["
-      for i = 1, #v do canon(v[i], out); out[#out + 1] = "," end
-      out[#out + 1] = "]"
+      n = n + 1; out[n] = "["
+      for i = 1, #v do
+        n = canon(v[i], out, n)
+        n = n + 1; out[n] = ","
+      end
+      n = n + 1; out[n] = "]"
     else
-      out[#out + 1] = "{"
+      n = n + 1; out[n] = "{"
       for _, k in ipairs(sorted_keys(v)) do
         if not (top and SKIP[k]) and k ~= "config_hash" then
-          out[#out + 1] = k
-          out[#out + 1] = "="
-          canon(v[k], out)
-          out[#out + 1] = ";"
+          out[n + 1] = k
+          out[n + 2] = "="
+          n = canon(v[k], out, n + 2)
+          n = n + 1; out[n] = ";"
         end
       end
-      out[#out + 1] = "}"
+      n = n + 1; out[n] = "}"
     end
   elseif t == "string" then
-    out[#out + 1] = #v .. ":" .. v -- length-prefixed: no escaping needed
+    out[n + 1] = #v
+    out[n + 2] = ":"
+    out[n + 3] = v
+    n = n + 3
   else
-    out[#out + 1] = tostring(v)
+    n = n + 1; out[n] = tostring(v)
   end
+  return n
 end
 
 function M.config_hash(comp)
   local out = {}
-  canon(comp, out, true)
-  local a, b = fnv2(table.concat(out))
-  return bit.tohex(a) .. bit.tohex(b)
+  local n = canon(comp, out, 0, true)
+  return sys.hash(table.concat(out, "", 1, n))
 end
 
 -- ---- the facts ----
