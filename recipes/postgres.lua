@@ -16,6 +16,12 @@
 -- Read-only root: the server writes only PGDATA, its socket directory and
 -- /tmp, so those are a volume and two tmpfs mounts.
 --
+-- Passwords on loopback too: initdb's default pg_hba.conf trusts host
+-- connections from 127.0.0.1 and ::1, and `kubectl port-forward` (the way in
+-- that the Kubernetes target prints) arrives at the server from 127.0.0.1 in
+-- the pod, so any password logged in.  --auth-host=scram-sha-256 makes those
+-- lines ask for the password; the socket stays trusted for the entrypoint.
+--
 -- Health: pg_isready over TCP to 127.0.0.1, not the socket: during first
 -- start the entrypoint runs a temporary server on the socket only (to create
 -- the user and database) and then restarts it; a socket check would report
@@ -38,6 +44,7 @@ return recipe "postgres" {
       POSTGRES_USER = "deloc",
       POSTGRES_DB = "deloc",
       POSTGRES_PASSWORD_FILE = s.secret_file("password"),
+      POSTGRES_INITDB_ARGS = "--auth-host=scram-sha-256",
       PGDATA = "/var/lib/postgresql/data/pgdata",
     }
   end,
