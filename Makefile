@@ -16,8 +16,8 @@ BUILD_PKGS := gcc make pkg-config libluajit-5.1-dev libyaml-dev lua-cjson-dev \
               libcurl4-openssl-dev libedit-dev
 TEST_PKGS  := lua-busted python3 openssl curl tmux docker-compose debootstrap hyperfine
 LINT_PKGS  := lua-check clang-format
-# make test-k8s-pods: Debian's runc and CNI plugins under the node, the clients of its logins
-PODS_PKGS  := runc containernetworking-plugins iptables nftables iproute2 postgresql-client redis-tools
+# make test-k8s-pods: Debian's containerd, runc and CNI plugins under the node, the clients of its logins
+PODS_PKGS  := containerd runc containernetworking-plugins iptables nftables iproute2 postgresql-client redis-tools
 
 ifeq ($(V),1)
 Q :=

@@ -317,6 +317,9 @@ describe("kubernetes with a real kubelet: postgres, redis and a scalable web ser
     local pg = forward(endpoints.postgres)
     local r = psql(pg, "create table kept (v text); insert into kept values ('still here')")
     assert.equal(0, r.status, r.stderr)
+    local rd = forward(endpoints.redis)
+    r = redis(rd, "GET", "deloc-key")
+    assert.equal("kept", (r.stdout:gsub("%s+$", "")), "before down: " .. r.stdout .. r.stderr)
     stop_forwards()
     local st, out, err = deloc({ "down" })
     assert.equal(0, st, err .. out)
@@ -331,10 +334,11 @@ describe("kubernetes with a real kubelet: postgres, redis and a scalable web ser
     assert.equal(0, r.status, r.stderr)
     assert.equal("still here", (r.stdout:gsub("%s+$", "")))
     -- redis saved its snapshot on SIGTERM and loaded it again
-    local rd = forward(endpoints.redis)
+    rd = forward(endpoints.redis)
     r = redis(rd, "GET", "deloc-key")
     assert.equal(0, r.status, r.stderr)
-    assert.equal("kept", (r.stdout:gsub("%s+$", "")))
+    local _, logs = kubectl({ "-n", ns, "logs", "redis-0" })
+    assert.equal("kept", (r.stdout:gsub("%s+$", "")), logs)
     stop_forwards()
   end)
 
@@ -381,7 +385,8 @@ describe("the pods cluster harness cleans up after itself #k8spods", function()
     local function snapshot()
       local r = assert(sys.spawn({ argv = { "sh", "-c",
         "iptables-save 2>/dev/null | grep -E -- '(KUBE|CNI)-' | grep -v '^#' | sort;" ..
-        "ip6tables-save 2>/dev/null | grep -E -- '(KUBE|CNI)-' | grep -v '^#' | sort" }, timeout = 30 }))
+        "ip6tables-save 2>/dev/null | grep -E -- '(KUBE|CNI)-' | grep -v '^#' | sort;" ..
+        "nft list tables | sort" }, timeout = 30 }))
       return r.stdout
     end
     local tags = assert(images.ensure({ "postgres", "redis", "busybox" }))

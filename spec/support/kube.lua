@@ -442,16 +442,9 @@ end
 local function pods_lock()
   local root = os.getenv("DELOC_K8S_CACHE") or "/var/cache/deloc-test/k8s"
   assert(sys.mkdir_p(root))
-  local deadline = sys.now() + 1800
-  while true do
-    local l, err, holder = sys.lock(root .. "/pods-cluster.lock")
-    if l then return l end
-    if err ~= "busy" then error("spec/support/kube: lock: " .. tostring(err), 3) end
-    if sys.now() > deadline then
-      error(("spec/support/kube: another pods cluster (pid %s) holds the lock"):format(tostring(holder and holder.pid)), 3)
-    end
-    sys.sleep(2)
-  end
+  local l, err = sys.lock(root .. "/pods-cluster.lock", { wait = 1800 })
+  if not l then error("spec/support/kube: another pods cluster runs: " .. tostring(err.message or err), 3) end
+  return l
 end
 
 local function node_ready(k)
