@@ -151,7 +151,7 @@ local function user_ids(user)
 end
 
 -- Kubernetes expands $(VAR) in command, args and env values; `$$` is a `$`.
-local function kescape(s) return (tostring(s):gsub("%$", "$$$$")) end
+local function kescape(s) return (tostring(s):gsub("%$", "$$")) end
 
 local function restricted_container_context(comp, uid, gid)
   local caps = { drop = strings(comp.cap_drop) }
