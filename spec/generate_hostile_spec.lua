@@ -316,9 +316,10 @@ local function clean_recipe()
            tmpfs = "/tmp", reason = "r" }
 end
 
--- a message for the terminal: no control byte but the final newline
+-- a message for the terminal: no control byte but the newlines between
+-- its lines (the message, a hint)
 local function printable(msg)
-  return msg:sub(1, -2):find("[%c\128-\255]") == nil
+  return msg:find("[%z\1-\9\11-\31\127-\255]") == nil
 end
 
 describe("generate: hostile names in a cloned project are refused with file, line and rule", function()

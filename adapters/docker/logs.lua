@@ -217,7 +217,7 @@ function M.run(c, project, opts)
       for _, t in ipairs(readers) do sched.wait(t) end
       flush()
       if failed then return nil, failed end
-      return true
+      return #chosen
     end
     -- Following: hand lines on in small sorted batches until every stream
     -- has ended or the user interrupts.
@@ -228,7 +228,7 @@ function M.run(c, project, opts)
     flush()
     if stopped then return nil, errors.new("INTERRUPTED", "interrupted") end
     if failed then return nil, failed end
-    return true
+    return #chosen
   end
   local r1, r2
   local t = sched.spawn(function() r1, r2 = body() end)
