@@ -32,7 +32,7 @@ M.RULES = {
   -- Compose's tmpfs "PATH:OPTIONS" split on ':' and ','
   path = "must be an absolute path of letters, digits and . _ - / @ + only, at most 1024 characters",
   utf8 = "is not UTF-8 text",
-  image = "must be an image reference: letters, digits and . _ - / : @ + only, at most 255 characters",
+  image = "must be an image reference: letters, digits and . _ - / : @ + | only, at most 255 characters",
 }
 
 local function sized(s, max)
@@ -65,7 +65,9 @@ function M.env(s)
 end
 
 function M.image(s)
-  if sized(s, 255) and s:match("^[%w][%w._/:@+-]*$") then return true end
+  -- ('|' for placeholders like Airflow's "apache/airflow:|version|", which
+  -- deloc import keeps as the guide wrote them)
+  if sized(s, 255) and s:match("^[%w][%w._/:@+|-]*$") then return true end
   return nil, M.RULES.image
 end
 
