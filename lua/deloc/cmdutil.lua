@@ -106,8 +106,7 @@ function M.record_clean(project, opts, fields)
   state.record(st, "clean", fields)
   state.save(project.dir, st)
   if opts.secrets then
-    local dir = state.secrets_dir(project.dir)
-    for _, name in ipairs(sys.listdir(dir) or {}) do sys.remove(dir .. "/" .. name) end
+    state.remove_secrets(project.dir)
   end
 end
 
