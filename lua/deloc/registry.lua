@@ -44,6 +44,27 @@ local function join(dir, name)
   return (dir:gsub("/+$", "")) .. "/" .. name
 end
 
+-- The project's own directory, resolved: recipes from the project (./recipes
+-- and its `recipes:` directories) must be inside it.  A cloned project's
+-- recipe that is a link to /etc/shadow would otherwise be read (and a syntax
+-- error would quote it).
+local function project_root(project)
+  local ok, sys = pcall(require, "deloc.sys")
+  if not ok then return nil end
+  return sys.realpath(project and (project.dir or project.base) or ".")
+end
+
+-- inside(root, path) -> real path | nil, why: path resolved, under root
+local function inside(root, path)
+  local real = require("deloc.sys").realpath(path)
+  if not real then return nil, "cannot be resolved (a dangling link?)" end
+  if real ~= root and real:sub(1, #root + 1) ~= (root == "/" and "/" or root .. "/") then
+    return nil, ("leads outside the project (to '%s')"):format(real)
+  end
+  return real
+end
+M.inside = inside
+
 local function env(name)
   local v = os.getenv(name)
   if v == nil or v == "" then return nil end
@@ -54,11 +75,12 @@ end
 function M.default_dirs(project)
   local dirs = {}
   local base = project and (project.base or project.dir) or "."
+  local root = project_root(project)
   local in_source_tree = io.open(join(base, "lua/deloc/registry.lua"), "rb")
   if in_source_tree then
     in_source_tree:close()
   else
-    dirs[#dirs + 1] = { path = join(base, "recipes"), label = "./recipes" }
+    dirs[#dirs + 1] = { path = join(base, "recipes"), label = "./recipes", root = root }
   end
   local xdg = env("XDG_CONFIG_HOME") or (env("HOME") and env("HOME") .. "/.config")
   if xdg then
@@ -73,7 +95,15 @@ function M.default_dirs(project)
       return nil, errors.new("CONFIG_INVALID", ("%s: recipe directory '%s' does not exist"):format(
         project.file or "deloc.yaml", d))
     end
-    dirs[#dirs + 1] = { path = path, label = project.file or "deloc.yaml", required = true }
+    if root then
+      local _, why = inside(root, path)
+      if why then
+        return nil, errors.new("CONFIG_INVALID", ("%s: recipe directory '%s' %s"):format(
+          project.file or "deloc.yaml", d, why), { hint = "a project's recipes live inside it; "
+          .. "put shared recipes in a directory named by $DELOC_PATH" })
+      end
+    end
+    dirs[#dirs + 1] = { path = path, label = project.file or "deloc.yaml", required = true, root = root }
   end
   return dirs
 end
@@ -101,6 +131,13 @@ function M.new(opts)
   for _, d in ipairs(dirs) do
     if type(d) == "string" then d = { path = d, label = d } end
     local files = listdir(d.path)
+    if files and d.root then
+      local _, why = inside(d.root, d.path)
+      if why then
+        return nil, errors.new("CONFIG_INVALID", ("recipe directory '%s' %s"):format(d.path, why),
+          { hint = "a project's recipes live inside it; remove the link" })
+      end
+    end
     for _, f in ipairs(files or {}) do
       local name = f:match("^(.+)%.lua$")
       if name and f:sub(1, 1) ~= "." then
@@ -111,8 +148,14 @@ function M.new(opts)
           prev.shadows = nil
           table.insert(shadows, 1, prev)
         end
-        self.entries[name] = { name = name, origin = "user", path = join(d.path, f),
-          source = d.label, shadows = shadows }
+        local path = join(d.path, f)
+        local refused
+        if d.root then
+          local _, why = inside(d.root, path)
+          refused = why and ("recipe '%s' %s; refused"):format(path, why)
+        end
+        self.entries[name] = { name = name, origin = "user", path = path,
+          source = d.label, shadows = shadows, refused = refused }
       end
     end
   end
@@ -146,6 +189,9 @@ function Registry:not_found(name, needed_by)
 end
 
 local function load_entry(e)
+  if e.refused then
+    return nil, errors.new("CONFIG_INVALID", e.refused, { hint = "a project's recipes live inside it" })
+  end
   if e.origin == "builtin" then
     local r = builtin_cache[e.module]
     if r then return r end
