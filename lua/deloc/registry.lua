@@ -95,15 +95,22 @@ function M.default_dirs(project)
       return nil, errors.new("CONFIG_INVALID", ("%s: recipe directory '%s' does not exist"):format(
         project.file or "deloc.yaml", d))
     end
-    if root then
+    -- A directory named by its absolute path is the user's to check (it
+    -- is in plain sight in deloc.yaml); a relative one must not lead out of
+    -- the project through a link or '..'.  Either way, links inside it must
+    -- stay inside it.
+    local droot = root
+    if d:sub(1, 1) == "/" then
+      droot = require("deloc.sys").realpath(path)
+    elseif root then
       local _, why = inside(root, path)
       if why then
         return nil, errors.new("CONFIG_INVALID", ("%s: recipe directory '%s' %s"):format(
           project.file or "deloc.yaml", d, why), { hint = "a project's recipes live inside it; "
-          .. "put shared recipes in a directory named by $DELOC_PATH" })
+          .. "name a shared directory by its absolute path or in $DELOC_PATH" })
       end
     end
-    dirs[#dirs + 1] = { path = path, label = project.file or "deloc.yaml", required = true, root = root }
+    dirs[#dirs + 1] = { path = path, label = project.file or "deloc.yaml", required = true, root = droot }
   end
   return dirs
 end
