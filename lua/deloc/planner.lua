@@ -412,9 +412,9 @@ local function pick_value(res, base, key)
   return nil
 end
 
--- plan(opts) -> plan | nil, err
-function M.plan(opts)
-  opts = opts or {}
+-- plan(opts) -> plan | nil, err; with recipes that are not built in, the
+-- whole plan is made in an isolated child (deloc.isolate)
+local function plan_here(opts)
   local project = opts.project or {}
   local reg = opts.registry
   if not reg then
@@ -1158,6 +1158,10 @@ function M.plan(opts)
       target = opts.target and "flag" or (project.target and "deloc.yaml") or "default" }
   end
   return plan
+end
+
+function M.plan(opts)
+  return require("deloc.isolate").plan(opts or {}, plan_here)
 end
 
 return M

@@ -115,15 +115,14 @@ local function copy(t, except)
   return c
 end
 
-local safe_string = copy(string, { dump = true })
-local safe_table = copy(table)
-local safe_math = copy(math, { randomseed = true, random = true })
-
 -- The environment a recipe file runs in; `define` receives what `recipe`
--- declares.
+-- declares.  Each recipe gets its own copies of string, table and math: what
+-- one recipe assigns there never reaches another.  (The string metatable,
+-- behind ("x"):upper(), is out of reach: no getmetatable, no debug.)
 local function environment(define)
   local base = {
-    string = safe_string, table = safe_table, math = safe_math,
+    string = copy(string, { dump = true }), table = copy(table),
+    math = copy(math, { randomseed = true, random = true }),
     pairs = pairs, ipairs = ipairs, next = next, select = select, type = type,
     tostring = tostring, tonumber = tonumber, unpack = unpack, error = error,
     assert = assert,
@@ -156,10 +155,25 @@ local function bounded(fn, ...)
   return unpack(r, 1, table.maxn(r))
 end
 
+-- A deep copy of what the planner hands a recipe function (functions such
+-- as s.port stay the planner's), so that a recipe changing s.options or
+-- s.profile_values changes nothing another recipe, or the plan, sees.
+local function private(v, seen)
+  if type(v) ~= "table" then return v end
+  seen = seen or {}
+  if seen[v] then return seen[v] end
+  local c = {}
+  seen[v] = c
+  for k, x in pairs(v) do c[private(k, seen)] = private(x, seen) end
+  return setmetatable(c, getmetatable(v))
+end
+
 -- call(fn, where, ...) -> value | nil, err: a recipe's function, bounded, its
 -- error turned into a CONFIG_INVALID that says where.
 function M.call(fn, where, ...)
-  local ok, v = bounded(fn, ...)
+  local args = { ... }
+  for i = 1, select("#", ...) do args[i] = private(args[i]) end
+  local ok, v = bounded(fn, unpack(args, 1, select("#", ...)))
   if not ok then
     return nil, errors.new("CONFIG_INVALID", ("%s: %s"):format(where, tostring(v)))
   end

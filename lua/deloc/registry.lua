@@ -195,6 +195,24 @@ function Registry:not_found(name, needed_by)
   })
 end
 
+M.MAX_RECIPE = 1024 * 1024
+
+-- The text of a user recipe (bounded), read by trusted code before any
+-- recipe runs.
+local function read_text(e)
+  local f, err = io.open(e.path, "rb")
+  if not f then
+    return nil, errors.new("IO_ERROR", ("cannot read recipe '%s': %s"):format(e.path,
+      (err or ""):gsub("^[^:]*: ", ""):lower()))
+  end
+  local text = f:read(M.MAX_RECIPE + 1) or ""
+  f:close()
+  if #text > M.MAX_RECIPE then
+    return nil, errors.new("CONFIG_INVALID", ("recipe '%s' is larger than %d bytes"):format(e.path, M.MAX_RECIPE))
+  end
+  return text
+end
+
 local function load_entry(e)
   if e.refused then
     return nil, errors.new("CONFIG_INVALID", e.refused, { hint = "a project's recipes live inside it" })
@@ -210,17 +228,79 @@ local function load_entry(e)
     builtin_cache[e.module] = r
     return r
   end
-  return recipe.load_file(e.path)
+  local text, err = e.text, e.text_err
+  if text == nil and err == nil then text, err = read_text(e) end
+  if not text then return nil, err end
+  return recipe.load_string(text, e.path)
+end
+
+-- untrusted() -> true when a recipe that is not built in may load
+function Registry:untrusted()
+  for _, e in pairs(self.entries) do
+    if e.origin == "user" then return true end
+  end
+  return false
+end
+
+-- preload(): reads every user recipe's text, so a child that may no longer
+-- open files can load them (deloc.isolate)
+function Registry:preload()
+  for _, e in pairs(self.entries) do
+    if e.origin == "user" and not e.refused and e.text == nil then
+      e.text, e.text_err = read_text(e)
+    end
+  end
+end
+
+-- Loads every user recipe in an isolated child (deloc.isolate) and keeps
+-- what comes back: data, with each recipe function replaced by one that
+-- says functions run only in the planner.  One child for all of them: the
+-- time bound holds for the project as a whole.
+function Registry:load_untrusted()
+  if self.untrusted_loaded then return true end
+  local isolate = require("deloc.isolate")
+  local names = {}
+  for name, e in pairs(self.entries) do
+    if e.origin == "user" then names[#names + 1] = name end
+  end
+  table.sort(names)
+  local results, err = isolate.run(function()
+    local out = {}
+    for _, name in ipairs(names) do
+      local r, rerr = load_entry(self.entries[name])
+      out[name] = r and { recipe = r } or { err = rerr }
+    end
+    return out
+  end, { what = "loading the project's recipes", prepare = function() self:preload() end })
+  if not results then return nil, err end
+  self.untrusted_loaded = true
+  self.isolated_results = {}
+  for _, name in ipairs(names) do
+    local res = results[name]
+    if type(res) ~= "table" or (type(res.recipe) ~= "table" and res.err == nil) then
+      res = { err = errors.new("CONFIG_INVALID", ("recipe '%s': no answer from its evaluation"):format(name)) }
+    end
+    if res.recipe then res.recipe.isolated = true end
+    self.isolated_results[name] = res
+  end
+  return true
 end
 
 -- get(name) -> recipe | nil, err
 function Registry:get(name, needed_by)
   local r = self.loaded[name]
-  if r then return r end
+  if r and not (r.isolated and require("deloc.isolate").inside) then return r end
   local e = self.entries[name]
   if not e then return nil, self:not_found(name, needed_by) end
   local err
-  r, err = load_entry(e)
+  if e.origin == "user" and not e.refused and not require("deloc.isolate").inside then
+    local ok, lerr = self:load_untrusted()
+    if not ok then return nil, lerr end
+    local res = self.isolated_results[name]
+    r, err = res.recipe, res.err
+  else
+    r, err = load_entry(e)
+  end
   if not r then return nil, err end
   if r.name ~= name then
     return nil, errors.new("CONFIG_INVALID", ("%s:%s: the recipe is named '%s' but its file says '%s'"):format(
