@@ -135,19 +135,19 @@ function M.run(fn, opts)
   end
   local data, how, detail = native.collect(pid, fd, (opts.wall or M.WALL) + 0.5, M.MAX_ANSWER)
   if how ~= "exit" or detail ~= 0 or data == "" then return nil, died(how, detail, what) end
-  local answer, derr = require("deloc.json").decode(data)
-  if type(answer) ~= "table" then
+  local reply, derr = require("deloc.json").decode(data)
+  if type(reply) ~= "table" then
     return nil, errors.new("CONFIG_INVALID", ("%s answered something unreadable (%s)"):format(what, tostring(derr)))
   end
-  answer = unwrap(answer)
-  if answer.err ~= nil then
-    local err = errors.is(answer.err) and answer.err or errors.new("CONFIG_INVALID", tostring(answer.err))
+  reply = unwrap(reply)
+  if reply.err ~= nil then
+    local err = errors.is(reply.err) and reply.err or errors.new("CONFIG_INVALID", tostring(reply.err))
     if type(err.message) == "string" and err.message:find("not enough memory", 1, true) and not err.hint then
       err.hint = ("a recipe may use at most %d MiB"):format(math.floor((opts.memory or M.MEMORY) / 2 ^ 20))
     end
     return nil, err
   end
-  return answer.value
+  return reply.value
 end
 
 -- Modules the planner may need, loaded before the filter closes open(2)
