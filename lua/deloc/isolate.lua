@@ -106,7 +106,8 @@ local function died(how, detail, what)
       :format(what, names[detail] or ("signal " .. tostring(detail))),
       { hint = "a recipe recursing without end, or using more than its memory, does this" })
   end
-  return errors.new("CONFIG_INVALID", ("%s ended without an answer (exit %s)"):format(what, tostring(detail)))
+  -- under AddressSanitizer a stack overflow is reported and exits 1
+  return errors.new("CONFIG_INVALID", ("%s crashed (exit %s); deloc itself is unharmed"):format(what, tostring(detail)))
 end
 
 -- run(fn, opts) -> value | nil, err: fn() -> value | nil, err, in the child
