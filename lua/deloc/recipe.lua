@@ -61,7 +61,7 @@ end
 -- closest(name, candidates) -> the likely intended name | nil: deloc.suggest,
 -- plus two swapped letters ('imgae' for 'image', 'alpah' for 'alpha')
 local function closest(name, candidates)
-  if type(name) ~= "string" then return nil end
+  if type(name) ~= "string" or #name > suggest.MAX_LENGTH then return nil end
   local c = suggest.closest(name, candidates)
   if c then return c end
   local letters = sorted_letters(name)
