@@ -114,6 +114,18 @@ describe("deloc.recipe", function()
     fails(with('  health = { exec = { "a" }, tcp = 5 },'), "exactly one")
   end)
 
+  it("refuses a health path that could send the host-side probe elsewhere", function()
+    -- the probe asks http://127.0.0.1:<planned port><path>; "@host/" made it
+    -- http://127.0.0.1:5432@evil.example/, a request to another host
+    for _, p in ipairs({ "@evil.example/x", "evil", "/a b", "/x\r\nHost: evil", "/#frag", "/a\\b" }) do
+      fails(with(('  ports = { web = 80 }, health = { http = { port = "web", path = %q } },'):format(p)),
+        "must be a URL path")
+    end
+    fails(with('  ports = { web = 80 }, health = { http = { port = "web", scheme = "file" } },'),
+      "health.http.scheme 'file' must be http or https")
+    assert.truthy(load(with('  ports = { web = 80 }, health = { http = { port = "web", path = "/health?x=1&y=%20" } },')))
+  end)
+
   it("refuses what only components may set when there are components", function()
     fails(with('  ports = { web = 80 }, components = { a = {} },'), "set 'ports' on each component: the recipe has components")
   end)

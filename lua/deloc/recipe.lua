@@ -96,6 +96,12 @@ function M.dns_label(name)
   return true
 end
 
+-- url_path(s) -> true when s is an absolute URL path (and query) of the
+-- characters RFC 3986 allows there; what a health probe may ask for
+function M.url_path(s)
+  return type(s) == "string" and s:match("^/[%w%-%._~!%$&'%(%)%*%+,;=:@/%%%?]*$") ~= nil
+end
+
 -- Kubernetes port names: IANA service names, at most 15 characters.
 local function port_name(name)
   if type(name) ~= "string" or #name == 0 or #name > 15 or not name:match("^[a-z0-9][a-z0-9-]*$")
@@ -412,7 +418,16 @@ local function health(v, path)
     if type(v.http.port) ~= "string" then want_port_number(v.http.port, sub(hp, "port")) end
     h.port = v.http.port
     h.path = v.http.path and want_string(v.http.path, sub(hp, "path")) or "/"
+    -- deloc probes http://127.0.0.1:<planned port><path>: a path that does
+    -- not start with '/' (or has characters outside a URL path) could name
+    -- another host ("@evil.example/") or smuggle a request line
+    if #h.path > 1024 or not M.url_path(h.path) then
+      fail(sub(hp, "path"), ("health.http.path '%s' must be a URL path: '/' then letters, digits and -._~!$&'()*+,;=:@/%%?"):format(h.path))
+    end
     h.scheme = v.http.scheme and want_string(v.http.scheme, sub(hp, "scheme")) or "http"
+    if h.scheme ~= "http" and h.scheme ~= "https" then
+      fail(sub(hp, "scheme"), ("health.http.scheme '%s' must be http or https"):format(h.scheme))
+    end
   end
   if v.tcp ~= nil then
     kinds = kinds + 1
