@@ -62,7 +62,7 @@ describe("isolated recipes", function()
   end)
 
   it("memory grown in a function the planner calls is bounded too", function()
-    recipe(dir, "evil", "", "env = function() local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1e6) .. i end end")
+    recipe(dir, "evil", "", "env = function() local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(64 * 1024 * 1024) .. i end end")
     local p, err = plan_with(dir, { "evil" })
     assert.is_nil(p)
     assert.matches("not enough memory", err.message)
