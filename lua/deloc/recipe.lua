@@ -157,7 +157,8 @@ local function bounded(fn, ...)
       :format(M.INSTRUCTION_LIMIT), 2)
   end, "", M.INSTRUCTION_LIMIT)
   local r = { pcall(fn, ...) }
-  if old[1] then debug.sethook(old[1], old[2], old[3]) else debug.sethook() end
+  -- a hook set from C shows as a string and cannot be put back from Lua
+  if type(old[1]) == "function" then debug.sethook(old[1], old[2], old[3]) else debug.sethook() end
   return unpack(r, 1, table.maxn(r))
 end
 
