@@ -155,7 +155,7 @@ end
 -- (a development build reads them from the tree).
 local PLANNER_MODULES = { "deloc.planner", "deloc.recipe", "deloc.quantity", "deloc.profiles",
   "deloc.dag", "deloc.array", "deloc.errors", "deloc.json", "deloc.suggest", "deloc.sandbox",
-  "deloc.registry", "deloc.native.dag" }
+  "deloc.registry", "deloc.native.dag", "deloc.pack", "deloc.health", "deloc.sys" }
 
 -- The capacity the planner would read itself (deloc.sys), completed before
 -- the child closes its door.
