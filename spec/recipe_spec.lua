@@ -114,6 +114,13 @@ describe("deloc.recipe", function()
     fails(with('  health = { exec = { "a" }, tcp = 5 },'), "exactly one")
   end)
 
+  it("refuses capabilities beyond what docker run grants by default", function()
+    for _, c in ipairs({ "SYS_ADMIN", "SYS_PTRACE", "SYS_MODULE", "NET_ADMIN", "DAC_READ_SEARCH", "BPF" }) do
+      fails(with(('  capabilities = { "%s" },'):format(c)), ("capability '%s' is not one a container gets by default"):format(c))
+    end
+    assert.truthy(load(with('  capabilities = { "NET_BIND_SERVICE", "CHOWN" },')))
+  end)
+
   it("refuses a health path that could send the host-side probe elsewhere", function()
     -- the probe asks http://127.0.0.1:<planned port><path>; "@host/" made it
     -- http://127.0.0.1:5432@evil.example/, a request to another host

@@ -535,11 +535,24 @@ local function user(v, path)
   return want_string(v, path)
 end
 
+-- What `docker run` grants without --cap-add: containers start with none
+-- (CapDrop ALL) and a recipe may add back only these.  The rest (SYS_ADMIN,
+-- SYS_PTRACE, SYS_MODULE, NET_ADMIN, BPF, DAC_READ_SEARCH, ...) reach the
+-- host kernel or other processes; a cloned project must not ask for them.
+M.CAPABILITIES = { "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+  "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT" }
+local allowed_cap = {}
+for _, c in ipairs(M.CAPABILITIES) do allowed_cap[c] = true end
+
 local function capabilities(v, path)
   local caps = want_string_list(v, path)
   for i, c in ipairs(caps) do
     if not c:match("^[A-Z_]+$") then
       fail(sub(path, i), ("capability '%s' must be a name like NET_BIND_SERVICE"):format(c))
+    end
+    if not allowed_cap[c] then
+      fail(sub(path, i), ("capability '%s' is not one a container gets by default; a recipe may add only: %s")
+        :format(c, table.concat(M.CAPABILITIES, ", ")))
     end
   end
   return caps
