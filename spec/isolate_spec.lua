@@ -146,3 +146,17 @@ describe("isolated recipes", function()
     assert.has_error(function() r.components.one.env() end)
   end)
 end)
+
+describe("isolated recipes and Ctrl-C", function()
+  it("a child ended by SIGINT or SIGTERM is an interruption, not a crash", function()
+    local isolate = require("deloc.isolate")
+    local v, err = isolate.run(function()
+      while true do end -- until the signal
+    end, { prepare = function()
+      -- the parent's Ctrl-C: the child is in the same process group
+      require("deloc.sys").spawn_bg({ argv = { "sh", "-c", "sleep 0.3; kill -INT " .. require("deloc.sys").pid() } })
+    end })
+    assert.is_nil(v)
+    assert.equal("INTERRUPTED", err.code)
+  end)
+end)

@@ -99,6 +99,9 @@ local function died(how, detail, what)
       :format(what, M.WALL))
   elseif how == "toobig" then
     return errors.new("CONFIG_INVALID", ("%s answered more than %d bytes"):format(what, M.MAX_ANSWER))
+  elseif how == "signal" and (detail == 2 or detail == 15) then
+    -- Ctrl-C reaches the child too (one process group)
+    return errors.new("INTERRUPTED", "interrupted")
   elseif how == "signal" then
     local names = { [6] = "SIGABRT", [9] = "SIGKILL", [11] = "SIGSEGV", [14] = "SIGALRM (its wall-time limit)",
       [24] = "SIGXCPU (its CPU-time limit)", [31] = "SIGSYS (a forbidden system call)", [7] = "SIGBUS" }
