@@ -149,7 +149,6 @@ end)
 
 describe("isolated recipes and Ctrl-C", function()
   it("a child ended by SIGINT or SIGTERM is an interruption, not a crash", function()
-    local isolate = require("deloc.isolate")
     local v, err = isolate.run(function()
       while true do end -- until the signal
     end, { prepare = function()
