@@ -188,10 +188,10 @@ lint: deps
 	$(Q)luacheck --quiet --codes --formatter plain lua adapters recipes spec bench
 
 format: deps
-	clang-format -i src/*.c src/*.h src/gen/*.c spec/c/*.c
+	clang-format -i src/*.c src/*.h src/gen/*.c spec/c/*.c fuzz/*.c fuzz/*.h
 
 check-format: deps
-	clang-format --dry-run -Werror src/*.c src/*.h src/gen/*.c spec/c/*.c
+	clang-format --dry-run -Werror src/*.c src/*.h src/gen/*.c spec/c/*.c fuzz/*.c fuzz/*.h
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_DIR) deloc

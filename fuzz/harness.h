@@ -39,8 +39,8 @@ static void *fuzz_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
  * with coverage, and without this the Lua code under test would give the
  * fuzzer nothing to steer by.  (A recipe's own instruction bound replaces
  * the hook while the recipe file runs; validation runs under it.) */
-__attribute__((section("__libfuzzer_extra_counters"))) static uint8_t
-    fuzz_lua_lines[1 << 16];
+__attribute__((section(
+    "__libfuzzer_extra_counters"))) static uint8_t fuzz_lua_lines[1 << 16];
 
 static void fuzz_line_hook(lua_State *L, lua_Debug *ar) {
   if (!lua_getinfo(L, "S", ar))
@@ -85,8 +85,9 @@ static void fuzz_call(const uint8_t *data, size_t size) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, fuzz_ref);
   lua_pushlstring(L, (const char *)data, size);
   if (lua_pcall(L, 1, 0, 0) != 0) {
-    fprintf(stderr, "fuzz: Lua error (a bug: expected failures return nil, "
-                    "err): %s\n",
+    fprintf(stderr,
+            "fuzz: Lua error (a bug: expected failures return nil, "
+            "err): %s\n",
             lua_tostring(L, -1));
     abort();
   }

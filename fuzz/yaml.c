@@ -17,8 +17,8 @@ static size_t walk(const dl_yaml_doc *doc, uint32_t idx, int depth) {
     for (uint32_t i = 0; i < n->v.str.len; i++)
       sum += (unsigned char)doc->strings[n->v.str.off + i];
   } else if (n->type == DL_YAML_MAP || n->type == DL_YAML_SEQ) {
-    uint32_t count = n->type == DL_YAML_MAP ? 2 * n->v.kids.count
-                                             : n->v.kids.count;
+    uint32_t count =
+        n->type == DL_YAML_MAP ? 2 * n->v.kids.count : n->v.kids.count;
     for (uint32_t i = 0; i < count; i++)
       sum += walk(doc, doc->kids[n->v.kids.first + i], depth + 1);
   }

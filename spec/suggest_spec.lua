@@ -30,7 +30,6 @@ describe("deloc.suggest", function()
 end)
 
 describe("deloc.suggest on hostile input", function()
-  local suggest = require("deloc.suggest")
   local names = {}
   for i = 1, 200 do names[i] = ("service-%03d"):format(i) end
 

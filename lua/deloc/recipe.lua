@@ -47,9 +47,8 @@ M.CATEGORIES = { "database", "cache", "streaming", "processing", "orchestration"
   "storage", "query", "notebook", "ui", "coordination", "monitoring", "other" }
 M.PROFILES = { "minimal", "development", "production" }
 
-local is_category, is_profile = {}, {}
+local is_category = {}
 for _, c in ipairs(M.CATEGORIES) do is_category[c] = true end
-for _, p in ipairs(M.PROFILES) do is_profile[p] = true end
 
 -- ---- names ----
 
@@ -835,12 +834,12 @@ end
 -- in a fresh sandbox and validates what it declares.
 local function run(fn, where)
   local declared, derr
-  local env = environment(function(name, def, line)
+  local recipe_env = environment(function(name, def, line)
     if declared then error("a recipe file declares one recipe", 2) end
     declared = { name = name, def = def, line = line }
     return declared
   end)
-  setfenv(fn, env)
+  setfenv(fn, recipe_env)
   jit.off(fn, true) -- count hooks only fire in the interpreter
   local ok, ret = bounded(fn)
   if not ok then
