@@ -74,7 +74,7 @@ describe("project files (.deloc/) are never reached through links", function()
     local before = stat(victim)
     local plan = { order = { "db" }, services = { db = { components = { db = {
       user = "999:999",
-      secrets = { password = { source = ".deloc/secrets/db.password", length = 24 } } } } } } }
+      secrets = { password = { source = ".deloc/secrets/db.password", length = 24, service = "db", name = "password" } } } } } } }
     local ok, err = secrets.ensure(plan, project)
     assert.is_nil(ok)
     assert.matches("db%.password' is a symbolic link", err.message)
