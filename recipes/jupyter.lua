@@ -18,6 +18,39 @@
 -- Health: GET /api answers with the server version without a token once the
 -- server accepts requests.
 local function floor(x) return x - x % 1 end
+
+-- A cell run through the server's own API: a kernel started over REST, the
+-- code sent on its websocket channel (tornado, which the server runs on),
+-- the kernel deleted.  Prints the cell's output.
+local CELL = [[
+import json, sys, urllib.request, uuid
+from tornado import ioloop, websocket
+tok = open("%s").read().strip()
+base = "127.0.0.1:8888"
+def call(method, path):
+    r = urllib.request.Request("http://" + base + path, method=method,
+                               headers={"Authorization": "token " + tok})
+    body = urllib.request.urlopen(r, timeout=30).read()
+    return json.loads(body) if body else None
+kid = call("POST", "/api/kernels")["id"]
+async def run():
+    ws = await websocket.websocket_connect(websocket.httpclient.HTTPRequest(
+        "ws://%%s/api/kernels/%%s/channels" %% (base, kid), headers={"Authorization": "token " + tok}))
+    mid = uuid.uuid4().hex
+    ws.write_message(json.dumps({"channel": "shell", "content": {"code": "print(6 * 7)", "silent": False},
+        "header": {"msg_id": mid, "msg_type": "execute_request", "username": "deloc", "session": mid,
+                   "version": "5.3"}, "parent_header": {}, "metadata": {}}))
+    while True:
+        m = json.loads(await ws.read_message())
+        if m.get("parent_header", {}).get("msg_id") != mid: continue
+        if m["msg_type"] == "stream": print(m["content"]["text"].strip())
+        if m["msg_type"] == "error": sys.exit(1)
+        if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle": return
+try:
+    ioloop.IOLoop.current().run_sync(run, timeout=90)
+finally:
+    call("DELETE", "/api/kernels/" + kid)
+]]
 local function max(a, b) if a > b then return a end return b end
 
 return recipe "jupyter" {
@@ -58,6 +91,10 @@ return recipe "jupyter" {
     env.PYSPARK_SUBMIT_ARGS = args .. " pyspark-shell"
     return env
   end,
+  smoke = {
+    exec = function(s) return { "python3", "-c", CELL:format(s.secret_file("token")) } end,
+    expect = "42", timeout = "120s",
+  },
   health = { http = { port = "http", path = "/api" },
              interval = "10s", timeout = "5s", retries = 12, start_period = "20s" },
   resources = {

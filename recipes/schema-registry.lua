@@ -22,6 +22,13 @@ return recipe "schema-registry" {
       SCHEMA_REGISTRY_HEAP_OPTS = ("-Xmx%dm -Xms%dm"):format(s.heap_mb or 256, s.heap_mb or 256),
     }
   end,
+  -- a schema registered (its id comes back), as a producer would
+  smoke = {
+    exec = { "sh", "-c", "curl -fsS -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json'" ..
+      [[ --data '{"schema":"{\"type\":\"string\"}"}']] ..
+      " http://127.0.0.1:8081/subjects/deloc-smoke-value/versions" },
+    expect = '"id"', timeout = "60s",
+  },
   health = { http = { port = "http", path = "/subjects" },
              interval = "10s", timeout = "5s", retries = 18, start_period = "20s" },
   resources = {

@@ -10,6 +10,10 @@
 -- container holds the worker daemon (small heap) plus the executors it
 -- launches; SPARK_WORKER_MEMORY is what it offers to executors: the planned
 -- heap minus the daemon's, so daemon + executors + JVM overhead fit the limit.
+-- An application asks for spark.executor.memory = 1g by default, and a
+-- worker offering less never gets an executor (the job waits forever), so the
+-- worker's minimum is 2 GiB: 1.5 GiB of heap, 1280m offered to executors.
+-- The master's minimum leaves room for a client-mode driver (the smoke's).
 --
 -- Not read-only: workers write application jars and logs under
 -- /opt/spark/work and executors spill to local dirs.
@@ -36,21 +40,30 @@ return recipe "spark" {
         ui = { port = 8080, http = true },
       },
       env = function(s)
-        return {
-          SPARK_DAEMON_MEMORY = ("%dm"):format(s.heap_mb or 512),
-          SPARK_NO_DAEMONIZE = "true",
-        }
+        return { SPARK_DAEMON_MEMORY = ("%dm"):format(s.heap_mb or 512) }
       end,
       health = { http = { port = "ui", path = "/" },
                  interval = "5s", timeout = "3s", retries = 12, start_period = "10s" },
+      -- SparkPi submitted from here in client mode with the application's
+      -- default executor size (1g): it passes only if a worker can run it
+      smoke = {
+        exec = function(s)
+          local master = s.host("spark", "master")
+          return { "bash", "-c", ("exec /opt/spark/bin/spark-submit --master spark://%s:7077" ..
+            " --conf spark.driver.host=%s --driver-memory 384m" ..
+            " --class org.apache.spark.examples.SparkPi /opt/spark/examples/jars/spark-examples_*.jar 10"
+            .. " 2>/dev/null"):format(master, master) }
+        end,
+        expect = "Pi is roughly", timeout = "300s",
+      },
       resources = {
-        minimal     = { memory = "512Mi", cpu = 0.25 },
-        development = { memory = "768Mi", cpu = 0.5 },
-        production  = { memory = "2Gi",   cpu = 1 },
-        min = { memory = "384Mi", cpu = 0.1 },
+        minimal     = { memory = "1Gi", cpu = 0.25 },
+        development = { memory = "1Gi", cpu = 0.5 },
+        production  = { memory = "2Gi", cpu = 1 },
+        min = { memory = "1Gi", cpu = 0.1 },
         max = { memory = "8Gi", cpu = 4 },
       },
-      jvm = { heap_ratio = 0.6 },
+      jvm = { heap_ratio = 0.4 },
     },
     worker = {
       scalable = true,
@@ -72,16 +85,15 @@ return recipe "spark" {
           SPARK_DAEMON_MEMORY = ("%dm"):format(daemon),
           SPARK_WORKER_MEMORY = ("%dm"):format(executors),
           SPARK_WORKER_CORES = ("%d"):format(max(1, floor((s.cpu or 1) + 0.5))),
-          SPARK_NO_DAEMONIZE = "true",
         }
       end,
       health = { http = { port = "ui", path = "/" },
                  interval = "5s", timeout = "3s", retries = 12, start_period = "10s" },
       resources = {
-        minimal     = { memory = "768Mi", cpu = 0.5 },
+        minimal     = { memory = "2Gi",   cpu = 0.5 },
         development = { memory = "2Gi",   cpu = 1 },
         production  = { memory = "8Gi",   cpu = 4 },
-        min = { memory = "512Mi", cpu = 0.25 },
+        min = { memory = "2Gi", cpu = 0.25 },
         max = { memory = "64Gi", cpu = 32 },
       },
       -- executors' heaps plus their overhead (spark.executor.memoryOverhead,

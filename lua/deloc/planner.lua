@@ -174,11 +174,12 @@ local function canon(v, out)
 end
 
 -- config_hash(component) -> 16 hex digits, the same for equal content; the
--- replica count is left out (scaling is not a change of configuration)
+-- replica count and the smoke are left out (scaling is not a change of
+-- configuration; the smoke runs beside the container, not in its config)
 function M.config_hash(t)
   local out = {}
   local c = {}
-  for k, v in pairs(t) do if k ~= "replicas" then c[k] = v end end
+  for k, v in pairs(t) do if k ~= "replicas" and k ~= "smoke" then c[k] = v end end
   canon(c, out)
   local a, b = fnv2(table.concat(out))
   return bit.tohex(a) .. bit.tohex(b)
@@ -839,6 +840,16 @@ function M.plan(opts)
         end
         error(("s.port: service '%s' has no port '%s'"):format(service, tostring(name)), 2)
       end
+      -- the host port published for this component's port NAME (its
+      -- container port when it is not published): what host clients dial
+      function s.host_port(name)
+        local p = comp.ports[name]
+        if not p then
+          error(("s.host_port: component '%s' has no port '%s'%s"):format(cname, tostring(name),
+            recipe_mod.hint(tostring(name), c.ports)), 2)
+        end
+        return p.host or p.container
+      end
       function s.secret_file(name, service)
         service = service or svc
         local rr = recipes[service]
@@ -855,50 +866,6 @@ function M.plan(opts)
         return file
       end
       local where = (r.path or svc) .. ": " .. (cname == svc and "" or ("components." .. cname .. "."))
-      -- env
-      local env = {}
-      local layers = c.env
-      if layers ~= nil and (type(layers) == "function" or layers[1] == nil) then layers = { layers } end
-      for _, layer in ipairs(layers or {}) do
-        local e = layer
-        if type(layer) == "function" then
-          local err
-          e, err = recipe_mod.call(layer, where .. "env", s)
-          if err then return nil, err end
-          if type(e) ~= "table" then return nil, invalid(where .. "env: must return a table of NAME = value") end
-        end
-        for k, v in pairs(e) do
-          local tv = type(v)
-          if type(k) ~= "string" or (tv ~= "string" and tv ~= "number" and tv ~= "boolean") then
-            return nil, invalid(("%senv: '%s' must be a string, number or boolean"):format(where, tostring(k)))
-          end
-          env[k] = env_string(v)
-        end
-      end
-      for _, layer in ipairs({ ov.env or {}, cov.env or {} }) do
-        for k, v in pairs(layer) do
-          env[k] = env_string(v)
-          if explain then why_c["env." .. k] = "override" end
-        end
-      end
-      comp.env = env
-      for _, key in ipairs({ "command", "entrypoint" }) do
-        local v = c[key]
-        if type(v) == "function" then
-          local err
-          v, err = recipe_mod.call(v, where .. key, s)
-          if err then return nil, err end
-          if type(v) == "string" then v = { "sh", "-c", v } end
-          if type(v) ~= "table" then return nil, invalid(where .. key .. ": must return a list of strings") end
-          for i, a in ipairs(v) do
-            if type(a) ~= "string" and type(a) ~= "number" then
-              return nil, invalid(("%s%s[%d] must be a string"):format(where, key, i))
-            end
-            v[i] = tostring(a)
-          end
-        end
-        comp[key] = v and array.of({ unpack(v) }) or nil
-      end
       -- ports
       comp.ports = {}
       local port_over = ov.ports or {}
@@ -943,6 +910,60 @@ function M.plan(opts)
           assigned[want] = shown
         end
         comp.ports[pname] = po
+      end
+      -- env
+      local env = {}
+      local layers = c.env
+      if layers ~= nil and (type(layers) == "function" or layers[1] == nil) then layers = { layers } end
+      for _, layer in ipairs(layers or {}) do
+        local e = layer
+        if type(layer) == "function" then
+          local err
+          e, err = recipe_mod.call(layer, where .. "env", s)
+          if err then return nil, err end
+          if type(e) ~= "table" then return nil, invalid(where .. "env: must return a table of NAME = value") end
+        end
+        for k, v in pairs(e) do
+          local tv = type(v)
+          if type(k) ~= "string" or (tv ~= "string" and tv ~= "number" and tv ~= "boolean") then
+            return nil, invalid(("%senv: '%s' must be a string, number or boolean"):format(where, tostring(k)))
+          end
+          env[k] = env_string(v)
+        end
+      end
+      for _, layer in ipairs({ ov.env or {}, cov.env or {} }) do
+        for k, v in pairs(layer) do
+          env[k] = env_string(v)
+          if explain then why_c["env." .. k] = "override" end
+        end
+      end
+      comp.env = env
+      for _, key in ipairs({ "command", "entrypoint" }) do
+        local v = c[key]
+        if type(v) == "function" then
+          local err
+          v, err = recipe_mod.call(v, where .. key, s)
+          if err then return nil, err end
+          if type(v) == "string" then v = { "sh", "-c", v } end
+          if type(v) ~= "table" then return nil, invalid(where .. key .. ": must return a list of strings") end
+          for i, a in ipairs(v) do
+            if type(a) ~= "string" and type(a) ~= "number" then
+              return nil, invalid(("%s%s[%d] must be a string"):format(where, key, i))
+            end
+            v[i] = tostring(a)
+          end
+        end
+        comp[key] = v and array.of({ unpack(v) }) or nil
+      end
+      if c.smoke then
+        local argv, err = c.smoke.exec, nil
+        if type(argv) == "function" then
+          argv, err = recipe_mod.call(argv, where .. "smoke.exec", s)
+          if err then return nil, err end
+          if type(argv) == "string" then argv = { "sh", "-c", argv } end
+          if type(argv) ~= "table" then return nil, invalid(where .. "smoke.exec: must return a list of strings") end
+        end
+        comp.smoke = { exec = array.of({ unpack(argv) }), expect = c.smoke.expect, timeout = c.smoke.timeout }
       end
       -- volumes (named per service: components that declare the same name share it)
       comp.volumes = {}
