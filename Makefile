@@ -42,7 +42,8 @@ endif
 C_SRCS   := $(sort $(wildcard src/*.c))
 C_OBJS   := $(patsubst src/%.c,$(BUILD)/%.o,$(C_SRCS))
 BINDINGS := $(patsubst src/l_%.c,%,$(sort $(wildcard src/l_*.c)))
-LUA_SRCS := $(sort $(shell find lua adapters recipes -name '*.lua' 2>/dev/null))
+# recipes/contracts/ holds the image contracts: data for spec/contract_spec.lua, not recipes
+LUA_SRCS := $(sort $(filter-out recipes/contracts/%,$(shell find lua adapters recipes -name '*.lua' 2>/dev/null)))
 
 .PHONY: all deps install uninstall test unit e2e test-k8s-full ctest bench demo demo-down clean format check-format lint
 

@@ -44,7 +44,7 @@ return recipe "flink" {
       -- taskmanagers, submitted with the image's flink client
       smoke = {
         exec = { "bash", "-c",
-          "FLINK_ENV_JAVA_OPTS=-Xmx128m exec flink run /opt/flink/examples/streaming/WordCount.jar 2>&1" },
+          "exec flink run /opt/flink/examples/streaming/WordCount.jar 2>&1" },
         expect = "Program execution finished", timeout = "300s",
       },
       -- /overview answers once the dispatcher and resource manager are up
