@@ -4,8 +4,8 @@
 --
 -- Option spark = "cluster" makes notebooks use the spark service: MASTER
 -- (read by spark-submit when no --master is given) points at the master, and
--- the driver advertises this container's DNS name so executors can connect
--- back.  Note that Python UDFs need the same Python minor version on the
+-- the driver advertises this container's own address so executors can
+-- connect back.  Note that Python UDFs need the same Python minor version on the
 -- workers; the apache/spark image's Python may differ from the notebook's.
 -- With spark = "local" (default) notebooks run Spark inside this container.
 --
@@ -74,7 +74,11 @@ return recipe "jupyter" {
   },
   secrets = { token = { length = 32 } },
   command = function(s)
-    return { "bash", "-c",
+    -- in cluster mode the driver advertises this container's own address:
+    -- executors connect back on ports a Kubernetes Service does not expose
+    local driver_host = s.options.spark == "cluster" and
+      'ip=$(hostname -i); export PYSPARK_SUBMIT_ARGS="--conf spark.driver.host=${ip%% *} $PYSPARK_SUBMIT_ARGS"; ' or ""
+    return { "bash", "-c", driver_host ..
       ('export JUPYTER_TOKEN="$(cat %s)"; exec start-notebook.py --ServerApp.root_dir=/home/jovyan/work'):format(
         s.secret_file("token")) }
   end,
@@ -85,8 +89,7 @@ return recipe "jupyter" {
     local env = { }
     if s.options.spark == "cluster" then
       env.MASTER = ("spark://%s:7077"):format(s.host("spark", "master"))
-      args = args .. (" --master %s --conf spark.driver.host=%s --conf spark.driver.bindAddress=0.0.0.0"):format(
-        env.MASTER, s.host("jupyter"))
+      args = args .. (" --master %s --conf spark.driver.bindAddress=0.0.0.0"):format(env.MASTER)
     end
     env.PYSPARK_SUBMIT_ARGS = args .. " pyspark-shell"
     return env

@@ -18,9 +18,13 @@
 -- Not read-only: workers write application jars and logs under
 -- /opt/spark/work and executors spill to local dirs.
 --
--- The master binds to its DNS name on the project network: Spark RPC only
--- accepts messages addressed to the name the master bound, so workers and
--- drivers must use spark://<that name>:7077 (printed as a connection).
+-- The master binds to its own address (hostname -i): on Kubernetes its DNS
+-- name is a Service whose address no pod interface has, so binding the name
+-- fails there.  Spark's RPC delivers a message by endpoint name only, so
+-- workers and drivers reach it as spark://<DNS name>:7077 all the same; the
+-- address it then hands out is the pod's own, which every pod can reach.
+-- A client-mode driver (the smoke, a notebook) advertises its own address
+-- for the same reason: executors connect back on ports no Service exposes.
 local function floor(x) return x - x % 1 end
 local function max(a, b) if a > b then return a end return b end
 local function min(a, b) if a < b then return a end return b end
@@ -31,10 +35,8 @@ return recipe "spark" {
   image = "apache/spark:3.5.3",
   components = {
     master = {
-      command = function(s)
-        return { "/opt/spark/bin/spark-class", "org.apache.spark.deploy.master.Master",
-                 "--host", s.host("spark", "master"), "--port", "7077", "--webui-port", "8080" }
-      end,
+      command = { "bash", "-c", 'ip=$(hostname -i); exec /opt/spark/bin/spark-class' ..
+        ' org.apache.spark.deploy.master.Master --host "${ip%% *}" --port 7077 --webui-port 8080' },
       ports = {
         master = 7077,
         ui = { port = 8080, http = true },
@@ -49,10 +51,10 @@ return recipe "spark" {
       smoke = {
         exec = function(s)
           local master = s.host("spark", "master")
-          return { "bash", "-c", ("exec /opt/spark/bin/spark-submit --master spark://%s:7077" ..
-            " --conf spark.driver.host=%s --driver-memory 384m" ..
+          return { "bash", "-c", ('ip=$(hostname -i); exec /opt/spark/bin/spark-submit --master spark://%s:7077' ..
+            ' --conf spark.driver.host="${ip%%%% *}" --driver-memory 384m' ..
             " --class org.apache.spark.examples.SparkPi /opt/spark/examples/jars/spark-examples_*.jar 10"
-            .. " 2>/dev/null"):format(master, master) }
+            .. " 2>/dev/null"):format(master) }
         end,
         expect = "Pi is roughly", timeout = "300s",
       },

@@ -20,7 +20,7 @@ return {
         ["/home/jovyan/work"] = { owner = "1000:100", mode = "2775", writes = true },
       },
       writes = { "/home/jovyan", "/tmp" },
-      tools = { "sh", "bash", "wget", "python3", "start-notebook.py", "start.sh", "tini", "spark-submit" },
+      tools = { "sh", "bash", "wget", "python3", "start-notebook.py", "start.sh", "tini", "spark-submit", "hostname" },
       ports = { [8888] = "Jupyter server", [4040] = "Spark driver UI" },
       exec_tmp = true,
       facts = {

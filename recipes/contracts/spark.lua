@@ -22,7 +22,7 @@ return {
       },
       writes = { "/opt/spark/work", "/opt/spark/work-dir", "/opt/spark/logs", "/tmp" },
       tools = { "sh", "bash", "wget", "cat", "/opt/spark/bin/spark-class", "/opt/spark/bin/spark-submit",
-                "tini", "gosu", "python3" },
+                "tini", "gosu", "python3", "hostname" },
       ports = { [7077] = "master RPC", [8080] = "master UI", [8081] = "worker UI" },
       exec_tmp = true,
       facts = {
@@ -34,6 +34,8 @@ return {
         { "the worker writes application jars and logs under SPARK_WORKER_DIR (default $SPARK_HOME/work), executors spill to spark.local.dir (/tmp): not read-only", "apache/spark core Worker.scala (workDir default sparkHome/work) @ v3.5.3" },
         { "an application's spark.executor.memory defaults to 1g; a worker whose SPARK_WORKER_MEMORY is smaller never launches its executor and the job waits", "apache/spark docs/configuration.md spark.executor.memory @ v3.5.3" },
         { "noexec /tmp: snappy/zstd/lz4 native codecs of shuffle and Parquet unpack to /tmp and load", "apache/spark core (spark.io.compression.codec lz4/zstd) @ v3.5.3" },
+        { "RPC messages are delivered by the receiving endpoint's name only (Dispatcher.postRemoteMessage), so a master bound to its own address answers spark://<any name for it>:7077", "apache/spark core/src/main/scala/org/apache/spark/rpc/netty/Dispatcher.scala @ v3.5.3" },
+        { "hostname (Ubuntu's essential hostname package, in the base image) gives the container's address with -i", D .. " (FROM eclipse-temurin:17-jre-jammy)" },
         { "dropped capabilities: none needed (non-root user 185)", D },
         { "Kubernetes: numeric USER via the image's uid 185 set explicitly by the recipe; no data volumes", D },
       },
