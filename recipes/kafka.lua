@@ -45,6 +45,10 @@ return recipe "kafka" {
   },
   volumes = {
     data = { path = "/var/lib/kafka/data", data = true, size = "5Gi" },
+    -- the image's other VOLUMEs, empty: mounted so they are the project's
+    -- (labelled, removed by down --volumes), not anonymous volumes
+    secrets = { path = "/etc/kafka/secrets", data = false, size = "16Mi" },
+    config = { path = "/mnt/shared/config", data = false, size = "16Mi" },
   },
   tmpfs = { "/tmp" },
   env = function(s)

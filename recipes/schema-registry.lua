@@ -12,6 +12,8 @@ return recipe "schema-registry" {
   image = "confluentinc/cp-schema-registry:7.9.0",
   depends_on = { "kafka" },
   ports = { http = { port = 8081, http = true } },
+  -- the image's VOLUME, empty: the project's rather than an anonymous volume
+  volumes = { secrets = { path = "/etc/schema-registry/secrets", data = false, size = "16Mi" } },
   env = function(s)
     return {
       SCHEMA_REGISTRY_HOST_NAME = s.host("schema-registry"),

@@ -23,6 +23,9 @@ return recipe "zookeeper" {
   volumes = {
     data = { path = "/data", data = true, size = "512Mi" },
     datalog = { path = "/datalog", data = true, size = "512Mi" },
+    -- an image VOLUME: mounted here so it is the project's (labelled, removed
+    -- by down --volumes) rather than an anonymous volume per container
+    logs = { path = "/logs", data = false, size = "256Mi" },
   },
   env = function(s)
     return {

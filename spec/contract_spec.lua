@@ -190,6 +190,11 @@ local function check_component(comp, img, where, problems)
       end
     end
   end
+  for _, v in ipairs(img.volumes or {}) do
+    if not covered(v, comp) then
+      bad("the image declares VOLUME %s: mount it (else each container leaves an anonymous volume)", v)
+    end
+  end
   for _, p in pairs(comp.ports or {}) do
     if not img.ports[p.container] then bad("port %d is not one the image listens on", p.container) end
   end
@@ -347,7 +352,8 @@ describe("image contracts", function()
     check_component({ user = "999:999", restricted = true, env = { NOPE = "1" }, volumes = {}, tmpfs = {},
       ports = { x = { container = 1 } }, capabilities = {}, health = { kind = "exec", exec = { "curl", "x" } } },
       contract("postgres").images["postgres:16.4-bookworm"], "postgres", problems)
-    assert.equal(3, #problems, table.concat(problems, "\n"))
+    assert.equal(4, #problems, table.concat(problems, "\n"))
+    assert.matches("VOLUME /var/lib/postgresql/data", table.concat(problems, "\n"), 1, true)
   end)
 
   for _, name in ipairs(CATALOG) do

@@ -175,7 +175,7 @@ function M.remove_container(c, ctr, stop_timeout)
       return nil, err
     end
   end
-  local ok, err = c:delete("/containers/" .. id, { force = 1 })
+  local ok, err = c:delete("/containers/" .. id, { force = 1, v = 1 }) -- and its anonymous volumes (an image VOLUME deloc does not mount)
   if not ok and not (errors.is(err) and err.status == 404) then return nil, err end
   return true
 end

@@ -29,6 +29,7 @@ return {
         ["/root/.minio"] = { owner = "0:0", mode = "0700", writes = true },
       },
       writes = { "/data", "/tmp", "/root/.minio" },
+      volumes = { "/data" },
       tools = { "sh", "bash", "cat", "minio", "mc", "curl", "docker-entrypoint.sh" },
       command_is_args = true,  -- the entrypoint prepends `minio` to the command
       ports = { [9000] = "S3 API", [9001] = "console (--console-address)" },

@@ -23,6 +23,7 @@ return {
         ["/tmp"] = { owner = "0:0", mode = "1777", writes = true },
       },
       writes = { "/var/lib/postgresql/data", "/var/run/postgresql", "/tmp" },
+      volumes = { "/var/lib/postgresql/data" },
       tools = { "sh", "bash", "cat", "grep", "psql", "pg_isready", "pg_dump", "pg_restore",
                 "postgres", "initdb", "gosu", "docker-entrypoint.sh" },
       ports = { [5432] = "postgres" },

@@ -18,6 +18,7 @@ return {
         ["/tmp"] = { owner = "0:0", mode = "1777", writes = true },
       },
       writes = { "/data" },
+      volumes = { "/data" },
       tools = { "sh", "bash", "cat", "grep", "mv", "redis-server", "redis-cli", "gosu", "docker-entrypoint.sh" },
       ports = { [6379] = "redis" },
       exec_tmp = false,

@@ -21,6 +21,7 @@ return {
         ["/conf"] = { owner = "1000:1000", mode = "0755", writes = true },
       },
       writes = { "/conf", "/data", "/datalog", "/logs" },
+      volumes = { "/data", "/datalog", "/logs" },
       tools = { "sh", "bash", "nc", "grep", "echo", "wget", "zkServer.sh", "zkCli.sh", "gosu" },
       ports = { [2181] = "client", [8080] = "AdminServer", [2888] = "quorum", [3888] = "election" },
       exec_tmp = false,
