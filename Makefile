@@ -45,7 +45,7 @@ BINDINGS := $(patsubst src/l_%.c,%,$(sort $(wildcard src/l_*.c)))
 # recipes/contracts/ holds the image contracts: data for spec/contract_spec.lua, not recipes
 LUA_SRCS := $(sort $(filter-out recipes/contracts/%,$(shell find lua adapters recipes -name '*.lua' 2>/dev/null)))
 
-.PHONY: all deps install uninstall test unit e2e test-k8s-full ctest bench demo demo-down clean format check-format lint
+.PHONY: all deps install uninstall test unit e2e test-k8s-full test-minio ctest bench demo demo-down clean format check-format lint
 
 all: deps deloc
 
@@ -131,6 +131,12 @@ e2e: all
 # the extra builds are long on a cold machine).
 test-k8s-full: all
 	$(Q)./spec/run k8sfull
+
+# The minio recipe on stand-ins built from the MinIO server and client Go
+# modules at the recipe's pinned tags (not part of `make test`: the first
+# build of both takes many minutes on 2 cores; cached afterwards).
+test-minio: all
+	$(Q)./spec/run minio
 
 bench: all
 	$(Q)./bench/run
