@@ -316,6 +316,28 @@ function M.clean(c, project, opts)
   return M.remove(c, project, opts)
 end
 
+-- docker.exec(session, target, argv [, { timeout = seconds }])
+--   -> { code=, stdout=, stderr= } | nil, err
+-- The driver interface's exec: argv in the running container of
+-- target = { service=, component=, replica = 1 } of session = { client=,
+-- project= }.  The engine's exec streams come back together in stdout.
+function M.exec(session, target, argv, opts)
+  local rows, err = M.status(session.client, session.project, { services = { target.service } })
+  if not rows then return nil, err end
+  local id
+  for _, r in ipairs(rows) do
+    if r.component == target.component and (r.replica or 1) == (target.replica or 1)
+      and r.state ~= "exited" and r.state ~= "completed" and r.state ~= "created" then id = r.id end
+  end
+  if not id then
+    return nil, errors.new("SERVICE_NOT_FOUND", ("%s/%s is not running"):format(target.service, target.component),
+      { hint = "deloc up " .. target.service })
+  end
+  local code, out = require("deloc.adapters.docker.probe").exec(session.client, id, argv, opts and opts.timeout)
+  if code == nil then return nil, out end
+  return { code = code, stdout = out, stderr = "" }
+end
+
 -- The rest loads on first use (status and up do not pay for them).
 function M.logs(...) return require("deloc.adapters.docker.logs").run(...) end
 function M.health(...) return require("deloc.adapters.docker.ops").health(...) end

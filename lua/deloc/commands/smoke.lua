@@ -28,31 +28,25 @@ long each took and, for a failure, the end of its output.]],
 M.PARALLEL = 4
 M.OUTPUT_TAIL = 400
 
--- The one place that reaches the running stack.  The driver interface
--- (driver.exec(session, target, argv, opts) -> { code, stdout, stderr }) is
--- what this becomes; until it lands it is the Docker driver's exec.
-local function session_open(project)
-  local docker = require("deloc.adapters.docker")
-  local c, err = docker.connect()
+-- The one place that reaches the running stack: the target's driver through
+-- deloc.targets, and its exec (the driver interface's
+-- exec(session, target, argv, opts) -> { code, stdout, stderr }).
+local function session_open(opts, project)
+  local targets = require("deloc.targets")
+  local name, err = targets.name(opts)
+  if not name then return nil, err end
+  local driver = targets.driver(name)
+  if not driver.exec then
+    return nil, errors.new("USAGE", ("'deloc smoke' is not available for the %s target"):format(name))
+  end
+  local c
+  c, err = driver.connect()
   if not c then return nil, err end
-  return { project = project, client = c, driver = docker }
+  return { client = c, project = project.name, driver = driver }
 end
 
 local function exec_in(session, target, argv, opts)
-  local rows, err = session.driver.status(session.client, session.project.name,
-    { services = { target.service } })
-  if not rows then return nil, err end
-  local id
-  for _, r in ipairs(rows) do
-    if r.component == target.component and (r.replica or 1) == 1 and r.state ~= "exited" then id = r.id end
-  end
-  if not id then
-    return nil, errors.new("SERVICE_NOT_FOUND", ("%s/%s is not running"):format(target.service, target.component),
-      { hint = "deloc up " .. target.service })
-  end
-  local code, out = require("deloc.adapters.docker.probe").exec(session.client, id, argv, opts.timeout)
-  if code == nil then return nil, out end
-  return { code = code, stdout = out, stderr = "" }
+  return session.driver.exec(session, target, argv, opts)
 end
 
 -- The smokes of the applied plan, for the services asked (all by default).
@@ -145,7 +139,7 @@ function M.run(opts, rest)
     return nil, errors.new("SERVICE_NOT_FOUND", "no smoke to run: the applied plan has none (run deloc up again)")
   end
   local session
-  session, err = session_open(project)
+  session, err = session_open(opts, project)
   if not session then return nil, err end
   local progress = require("deloc.ui.progress").new({ mode = opts.json and "quiet" or nil,
     color = opts.color and true or nil })
