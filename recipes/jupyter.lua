@@ -2,12 +2,13 @@
 -- (quay.io; the Docker Hub copies are no longer updated), pinned to the tag
 -- that carries Spark 3.5.3 — the same version as the spark recipe.
 --
--- Option spark = "cluster" makes notebooks use the spark service: MASTER
--- (read by spark-submit when no --master is given) points at the master, and
--- the driver advertises this container's own address so executors can
--- connect back.  Note that Python UDFs need the same Python minor version on the
--- workers; the apache/spark image's Python may differ from the notebook's.
--- With spark = "local" (default) notebooks run Spark inside this container.
+-- Option spark = "cluster" would make notebooks use the spark service, but
+-- the pinned images cannot run it: PySpark refuses Python workers whose
+-- Python differs from the driver's, and the notebook image's Python (3.11+,
+-- jupyter/docker-stacks docker-stacks-foundation) is not apache/spark:3.5.3's
+-- (Ubuntu 22.04's 3.10), so every RDD function and Python UDF would fail on
+-- the cluster.  Planning it is a clear error (recipes/contracts/jupyter.lua);
+-- spark = "local" (default) runs Spark inside this container.
 --
 -- The access token is a generated secret: the start command exports it from
 -- its file as JUPYTER_TOKEN inside the container, never in the plan.
@@ -59,10 +60,14 @@ return recipe "jupyter" {
   image = "quay.io/jupyter/pyspark-notebook:spark-3.5.3",
   options = {
     spark = { default = "local", choices = { "local", "cluster" },
-              description = "run Spark in the notebook container or on the spark service" },
+              description = "Spark in the notebook container (cluster: not with the pinned images)" },
   },
   depends_on = function(opt)
-    if opt.spark == "cluster" then return { "spark" } end
+    if opt.spark == "cluster" then
+      error("option spark = \"cluster\" cannot run with the pinned images: the notebook's Python" ..
+        " (3.11+) is not the spark workers' (apache/spark:3.5.3: 3.10) and PySpark refuses Python" ..
+        " workers of another version; use spark = \"local\" (Spark in the notebook container)", 0)
+    end
     return { }
   end,
   ports = {

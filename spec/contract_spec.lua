@@ -17,7 +17,6 @@ local CATALOG = {
 local VARIANTS = {
   airflow = { {}, { executor = "celery" } },
   kafka = { {}, { mode = "zookeeper" } },
-  jupyter = { {}, { spark = "cluster" } },
   ["kafka-ui"] = { {}, { schema_registry = "yes" } },
 }
 local Gi = 1024 ^ 3

@@ -35,7 +35,7 @@ return {
         { "an application's spark.executor.memory defaults to 1g; a worker whose SPARK_WORKER_MEMORY is smaller never launches its executor and the job waits", "apache/spark docs/configuration.md spark.executor.memory @ v3.5.3" },
         { "noexec /tmp: snappy/zstd/lz4 native codecs of shuffle and Parquet unpack to /tmp and load", "apache/spark core (spark.io.compression.codec lz4/zstd) @ v3.5.3" },
         { "RPC messages are delivered by the receiving endpoint's name only (Dispatcher.postRemoteMessage), so a master bound to its own address answers spark://<any name for it>:7077", "apache/spark core/src/main/scala/org/apache/spark/rpc/netty/Dispatcher.scala @ v3.5.3" },
-        { "hostname (Ubuntu's essential hostname package, in the base image) gives the container's address with -i", D .. " (FROM eclipse-temurin:17-jre-jammy)" },
+        { "hostname (Ubuntu's essential hostname package, in the base image) gives the container's address with -i", D .. " (FROM eclipse-temurin:17-jammy)" },
         { "dropped capabilities: none needed (non-root user 185)", D },
         { "Kubernetes: numeric USER via the image's uid 185 set explicitly by the recipe; no data volumes", D },
       },
