@@ -16,6 +16,8 @@ BUILD_PKGS := gcc make pkg-config libluajit-5.1-dev libyaml-dev lua-cjson-dev \
               libcurl4-openssl-dev libedit-dev
 TEST_PKGS  := lua-busted python3 openssl curl tmux docker-compose debootstrap hyperfine
 LINT_PKGS  := lua-check clang-format
+# make test-k8s-pods: Debian's containerd, runc and CNI plugins under the node, the clients of its logins
+PODS_PKGS  := containerd runc containernetworking-plugins iptables nftables iproute2 postgresql-client redis-tools
 
 ifeq ($(V),1)
 Q :=
@@ -45,12 +47,13 @@ BINDINGS := $(patsubst src/l_%.c,%,$(sort $(wildcard src/l_*.c)))
 # recipes/contracts/ holds the image contracts: data for spec/contract_spec.lua, not recipes
 LUA_SRCS := $(sort $(filter-out recipes/contracts/%,$(shell find lua adapters recipes -name '*.lua' 2>/dev/null)))
 
-.PHONY: all deps install uninstall test unit e2e test-k8s-full test-minio ctest bench demo demo-down clean format check-format lint
+.PHONY: all deps install uninstall test unit e2e test-k8s-full test-k8s-pods test-minio ctest bench demo demo-down clean format check-format lint
 
 all: deps deloc
 
 deps:
-	$(Q)missing=$$(for p in $(BUILD_PKGS) $(if $(filter test unit e2e test-k8s-full bench demo,$(MAKECMDGOALS)),$(TEST_PKGS)) \
+	$(Q)missing=$$(for p in $(BUILD_PKGS) $(if $(filter test unit e2e test-k8s-full test-k8s-pods bench demo,$(MAKECMDGOALS)),$(TEST_PKGS)) \
+	  $(if $(filter test-k8s-pods,$(MAKECMDGOALS)),$(PODS_PKGS)) \
 	  $(if $(filter lint format check-format,$(MAKECMDGOALS)),$(LINT_PKGS)); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -131,6 +134,12 @@ e2e: all
 # the extra builds are long on a cold machine).
 test-k8s-full: all
 	$(Q)./spec/run k8sfull
+
+# Kubernetes whose pods really run: a kubelet, kube-proxy, CoreDNS and containerd
+# on this machine (root, cgroups, a bridge of its own); see README "Testing on real
+# pods" (not part of `make test`).
+test-k8s-pods: all
+	$(Q)./spec/run k8spods
 
 # The minio recipe on stand-ins built from the MinIO server and client Go
 # modules at the recipe's pinned tags (not part of `make test`: the first

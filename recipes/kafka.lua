@@ -127,6 +127,7 @@ echo deloc-smoke-ok
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = { KAFKA_BOOTSTRAP_SERVERS = "{host}:{port:broker}" },
   connections = {
     "{host}:{port:broker}",
   },

@@ -64,5 +64,6 @@ echo "$out" | grep -x deloc-smoke-ok
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = { ZOOKEEPER_CONNECT = "{host}:{port:client}" },
   connections = { "{host}:{port:client}" },
 }

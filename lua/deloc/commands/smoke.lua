@@ -28,25 +28,12 @@ long each took and, for a failure, the end of its output.]],
 M.PARALLEL = 4
 M.OUTPUT_TAIL = 400
 
--- The one place that reaches the running stack: the target's driver through
--- deloc.targets, and its exec (the driver interface's
--- exec(session, target, argv, opts) -> { code, stdout, stderr }).
-local function session_open(opts, project)
-  local targets = require("deloc.targets")
-  local name, err = targets.name(opts)
-  if not name then return nil, err end
-  local driver = targets.driver(name)
-  if not driver.exec then
-    return nil, errors.new("USAGE", ("'deloc smoke' is not available for the %s target"):format(name))
-  end
-  local c
-  c, err = driver.connect()
-  if not c then return nil, err end
-  return { client = c, project = project.name, driver = driver }
-end
-
+-- The one place that reaches the running stack: the session's driver and
+-- its exec (driver.exec(session, target, argv, opts) -> { code, stdout,
+-- stderr }); a target whose driver cannot exec says so itself.
 local function exec_in(session, target, argv, opts)
-  return session.driver.exec(session, target, argv, opts)
+  return session.driver.exec(session, { service = target.service, component = target.component, replica = 1 },
+    argv, opts)
 end
 
 -- The smokes of the applied plan, for the services asked (all by default).
@@ -121,11 +108,10 @@ local function render(opts, project, rows)
 end
 
 function M.run(opts, rest)
-  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
-  if handled then return code, terr end
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local st = require("deloc.state").load(project.dir, project.name, { peek = true })
+  local session, err = cmdutil.open(opts)
+  if not session then return nil, err end
+  local project = session.project
+  local st = session:state()
   if not (st and st.plan and st.plan.services) then
     return nil, errors.new("SERVICE_NOT_FOUND", ("nothing deployed for project '%s'"):format(project.name),
       { hint = "deloc up" })
@@ -138,9 +124,6 @@ function M.run(opts, rest)
   if #items == 0 then
     return nil, errors.new("SERVICE_NOT_FOUND", "no smoke to run: the applied plan has none (run deloc up again)")
   end
-  local session
-  session, err = session_open(opts, project)
-  if not session then return nil, err end
   local progress = require("deloc.ui.progress").new({ mode = opts.json and "quiet" or nil,
     color = opts.color and true or nil })
   local rows = {}
