@@ -27,6 +27,7 @@
 --         (recipe-level: exports = { VAR = "template" }, what `deloc env` prints)
 --         health = { kind=, exec=, port=, path=, pattern=, interval=, timeout=,
 --                    retries=, start_period= } | nil,          -- seconds
+--         smoke = { exec = argv | function(s), expect=, timeout= } | nil,
 --         resources = { profiles = { minimal = { memory=, cpu= }, ... },
 --                       min = { memory=, cpu= }, max = { memory=, cpu= }, disk= },
 --         jvm = { heap_ratio= } | nil, user=, read_only=, capabilities=,
@@ -594,6 +595,20 @@ local function capabilities(v, path)
   return caps
 end
 
+-- smoke = { exec = argv | "script" | function(s), expect = "text", timeout = "60s" }:
+-- a short real use of the service, run in this component's container by
+-- `deloc smoke`; it passes when it exits 0 (and prints `expect`, if given).
+local function smoke(v, path)
+  want_map(v, path)
+  check_keys(v, { exec = 1, expect = 1, timeout = 1 }, path, "smoke")
+  if v.exec == nil then fail(path, "smoke needs 'exec' (the command to run)") end
+  return {
+    exec = want_argv(v.exec, sub(path, "exec"), true),
+    expect = v.expect ~= nil and want_string(v.expect, sub(path, "expect")) or nil,
+    timeout = v.timeout ~= nil and want_duration(v.timeout, sub(path, "timeout")) or 60,
+  }
+end
+
 -- Keys a component may set; `inherit` marks those it takes from the recipe.
 local component_fields = {
   image = { image, inherit = true },
@@ -609,6 +624,7 @@ local component_fields = {
     return l
   end, inherit = true },
   health = { health },
+  smoke = { smoke },
   resources = { resources, inherit = true },
   jvm = { jvm, inherit = true },
   user = { user, inherit = true },
@@ -724,7 +740,7 @@ for k in pairs(recipe_only) do top_keys[k] = 1 end
 top_keys.oneshot, top_keys.enabled = nil, nil
 
 local per_component_only = { ports = 1, volumes = 1, health = 1, command = 1, entrypoint = 1,
-  replicas = 1, scalable = 1 }
+  replicas = 1, scalable = 1, smoke = 1 }
 
 local function build(name, def)
   local path = {}
