@@ -23,7 +23,7 @@ Exit status 4 when the stack does not fit (the verdict says why and what to do).
   options = {
     require("deloc.targets").context_option,
     { "profile", "p", arg = "NAME", help = "sizing profile: minimal, development, production or the project's" },
-    { "target", "t", arg = "NAME", help = "docker or kubernetes" },
+    { "target", "t", arg = "NAME", help = require("deloc.targets").option.help },
     { "set", arg = "SVC.KEY=VALUE", many = true, help = "override a value (see above)" },
     { "reserve", arg = "PERCENT", help = "safety margin kept free (default 15%)" },
     { "explain", help = "show where each value came from" },
