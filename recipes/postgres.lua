@@ -37,6 +37,8 @@ return recipe "postgres" {
   volumes = {
     data = { path = "/var/lib/postgresql/data", data = true, size = "1Gi" },
   },
+  -- *.sql, *.sql.gz and *.sh run by the entrypoint on the first start (empty PGDATA)
+  mounts = { initdb = { path = "/docker-entrypoint-initdb.d", description = "init scripts" } },
   tmpfs = { "/tmp", "/var/run/postgresql" },
   secrets = { password = { length = 24 } },
   env = function(s)
@@ -72,6 +74,11 @@ return recipe "postgres" {
       'PGPASSWORD="$(cat /run/secrets/postgres.password)" exec pg_dump -h 127.0.0.1 -U deloc -Fc deloc' },
     restore = { "sh", "-c",
       'PGPASSWORD="$(cat /run/secrets/postgres.password)" exec pg_restore -h 127.0.0.1 -U deloc -d deloc --clean --if-exists --no-owner' },
+  },
+  exports = {
+    DATABASE_URL = "postgresql://deloc:{secret_url:password}@{host}:{port:postgres}/deloc",
+    PGHOST = "{host}", PGPORT = "{port:postgres}", PGUSER = "deloc",
+    PGPASSWORD = "{secret:password}", PGDATABASE = "deloc",
   },
   connections = {
     "postgresql://deloc:{secret:password}@{host}:{port:postgres}/deloc",

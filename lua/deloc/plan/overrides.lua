@@ -15,7 +15,7 @@ local M = {}
 
 M.DEFAULT_RESERVE = 0.15
 M.TARGETS = { "docker", "kubernetes" }
-M.KEYS = { options = 1, env = 1, ports = 1, replicas = 1, resources = 1, image = 1, components = 1 }
+M.KEYS = { options = 1, env = 1, ports = 1, replicas = 1, resources = 1, image = 1, components = 1, mounts = 1 }
 M.COMPONENT_KEYS = { replicas = 1, resources = 1, env = 1, image = 1, enabled = 1 }
 
 local function is_map(v)
@@ -105,6 +105,14 @@ local CHECK = {
   end,
   options = function(v, p)
     if not is_map(v) then return nil, p, "'options' must be a mapping" end
+    return true
+  end,
+  mounts = function(v, p) -- resolved by deloc.mounts (project file, --mount)
+    for mk, mv in pairs(is_map(v) and v or { false }) do
+      if type(mv) ~= "table" or type(mv.source) ~= "string" then
+        return nil, p, ("mount '%s' must be resolved by deloc.mounts"):format(tostring(mk))
+      end
+    end
     return true
   end,
 }
