@@ -1,0 +1,129 @@
+-- deloc exec [-T] [-u USER] [-w DIR] [-e K=V] SERVICE[.COMPONENT] [--] CMD...
+--
+-- Also the shared part of `shell` and `connect`: the target parsing, the
+-- options and the one function that reaches a target (M.exec), so the three
+-- commands know no target.
+local errors = require("deloc.errors")
+local term = require("deloc.term")
+local targets = require("deloc.targets")
+
+local M = {
+  name = "exec",
+  order = 24,
+  usage = "deloc exec [-T] [-u USER] [-w DIR] [-e K=V] SERVICE[.COMPONENT] [--] CMD [ARGS...]",
+  summary = "run a command in a running service",
+  help = [[
+Runs CMD in the service's container (SERVICE.COMPONENT names a component of a
+service that has several; --replica picks a replica, default 1).  With stdin
+and stdout both terminals it gets a terminal of its own: the local one is put
+in raw mode (and restored when it ends, whatever ends it) and its size follows
+this window's.  Otherwise (or with -T) its output keeps stdout and stderr apart.
+Stdin is streamed to it; end of input closes its stdin, so
+`echo hi | deloc exec redis -- cat` prints hi.  deloc exits with the
+command's own exit status.  Options go before SERVICE; everything after it is
+the command.]],
+  raw_args = true,
+}
+
+M.common_options = {
+  targets.option, targets.context_option,
+  { "no-tty", "T", help = "no terminal even when stdin and stdout are one" },
+  { "user", "u", arg = "USER", help = "run as this user (name or uid[:gid])" },
+  { "workdir", "w", arg = "DIR", help = "working directory in the container" },
+  { "env", "e", arg = "K=V", many = true, help = "set an environment variable (repeatable)" },
+  { "replica", arg = "N", help = "which replica (default 1)" },
+}
+M.options = M.common_options
+
+local function usage(msg, hint)
+  return nil, errors.new("USAGE", msg, { hint = hint })
+end
+
+-- The command's options parsed up to SERVICE; the rest is SERVICE and what
+-- follows, untouched.  raw_args: `deloc exec redis ls -l` must not read -l.
+function M.parse(cmd, opts, rest)
+  local cli = require("deloc.cli")
+  local parsed, after = require("deloc.args").parse(rest,
+    cli.options_of({ options = cmd.options }), 1, true)
+  if not parsed then return nil, after end
+  for k, v in pairs(opts) do if parsed[k] == nil then parsed[k] = v end end
+  return parsed, after
+end
+
+-- "spark.worker" -> { service = "spark", component = "worker", replica = n }
+function M.target(word, opts)
+  if not word or word == "" then return usage("which service?", "deloc exec SERVICE CMD...") end
+  local svc, comp = word:match("^([%w_-]+)%.([%w_-]+)$")
+  svc = svc or word:match("^[%w_-]+$")
+  if not svc then return usage(("'%s' is not SERVICE or SERVICE.COMPONENT"):format(word)) end
+  local replica
+  if opts.replica then
+    replica = tonumber(opts.replica)
+    if not replica or replica < 1 or replica % 1 ~= 0 then return usage("--replica needs a number from 1") end
+  end
+  return { service = svc, component = comp, replica = replica }
+end
+
+-- K=V list from -e, checked.
+function M.env(opts)
+  local out = {}
+  for _, kv in ipairs(opts.env or {}) do
+    if not kv:match("^[%a_][%w_]*=") then
+      return usage(("-e %s: want NAME=VALUE"):format(kv))
+    end
+    out[#out + 1] = kv
+  end
+  return out
+end
+
+-- Should the process get a terminal?  Both ends must be one, as docker -it.
+function M.want_tty(opts)
+  if opts.no_tty then return false end
+  return term.isatty("stdin") and term.isatty("stdout")
+end
+
+-- The one target-specific function: run argv in target with the terminal
+-- or pipes of this process.  -> exit code | nil, err
+-- eopts = { tty=, stdin=, env=, user=, workdir= }
+function M.exec(opts, target, argv, eopts)
+  local name, err = targets.name(opts)
+  if not name then return nil, err end
+  if name ~= "docker" then
+    return nil, errors.new("USAGE", ("exec is not available for the %s target yet"):format(name),
+      { hint = "use --target docker, or kubectl exec for now" })
+  end
+  local project
+  project, err = require("deloc.cmdutil").project(opts)
+  if not project then return nil, err end
+  local c
+  c, err = require("deloc.adapters.docker").connect()
+  if not c then return nil, err end
+  local ex = require("deloc.adapters.docker.exec")
+  local row
+  row, err = ex.find(c, project.name, target)
+  if not row then return nil, err end
+  if eopts.capture then return ex.capture(c, row.id, argv, eopts) end
+  return ex.run(c, row.id, argv, eopts)
+end
+
+function M.run(opts, rest)
+  local o, after = M.parse(M, opts, rest)
+  if not o then return nil, after end
+  if o.help then
+    io.stdout:write(require("deloc.cli").help_text(M))
+    return 0
+  end
+  local target, err = M.target(after[1], o)
+  if not target then return nil, err end
+  local argv = {}
+  for i = 2, #after do argv[#argv + 1] = after[i] end
+  if argv[1] == "--" then table.remove(argv, 1) end
+  if #argv == 0 then return usage("exec needs a command", "deloc exec " .. after[1] .. " -- CMD [ARGS...]") end
+  local env
+  env, err = M.env(o)
+  if not env then return nil, err end
+  return M.exec(o, target, argv, { tty = M.want_tty(o), stdin = true, env = env,
+    user = o.user, workdir = o.workdir })
+end
+
+return M
