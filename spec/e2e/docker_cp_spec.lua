@@ -44,11 +44,12 @@ describe("docker: cp #e2e", function()
     code = deloc({ "cp", "src/sub/a.txt", "box:/data/renamed.txt" })
     assert.equal(0, code)
     code, out = deloc({ "exec", "box", "cat", "/data/renamed.txt" })
+    assert.equal(0, code)
     assert.equal("hello\n", out)
 
     -- out again: into an existing directory, and as a new name
     assert(sys.mkdir_p(dir .. "/back"))
-    code, out, err = deloc({ "cp", "box:/data/src", "back" })
+    code, _, err = deloc({ "cp", "box:/data/src", "back" })
     assert.equal(0, code, err)
     assert.equal(big, sys.read_file(dir .. "/back/src/big.bin"))
     assert.equal("hello\n", sys.read_file(dir .. "/back/src/sub/a.txt"))

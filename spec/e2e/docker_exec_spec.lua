@@ -59,7 +59,7 @@ describe("docker: exec and shell #e2e", function()
   end)
 
   it("finds components and says which when a service has several", function()
-    local code, out, err = deloc({ "exec", "workers.worker", "echo", "w" }, "")
+    local code, out, err, _ = deloc({ "exec", "workers.worker", "echo", "w" }, "")
     assert.equal(0, code, err)
     assert.equal("w\n", out)
     code, _, err = deloc({ "exec", "workers", "echo", "w" }, "")
