@@ -34,7 +34,7 @@ describe("docker: cp #e2e", function()
     assert(sys.write_atomic(dir .. "/src/run.sh", "#!/bin/sh\necho ran\n", tonumber("750", 8)))
     local big = ("0123456789abcdef"):rep(65536 * 3) -- 3 MiB
     assert(sys.write_atomic(dir .. "/src/big.bin", big))
-    local code, out, err = deloc({ "cp", "src", "box:/data/" })
+    local code, out, err, _ = deloc({ "cp", "src", "box:/data/" })
     assert.equal(0, code, err)
     assert.matches("copied 3 files", out, 1, true)
     code, out = deloc({ "exec", "box", "sh", "-c", "stat -c '%u:%g %a %n' /data/src /data/src/run.sh /data/src/sub/a.txt; /data/src/run.sh" })
