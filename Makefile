@@ -15,6 +15,7 @@ VERSION   := $(if $(filter v%,$(GIT_DESC)),$(patsubst v%,%,$(GIT_DESC)),0.1.0$(i
 BUILD_PKGS := gcc make pkg-config libluajit-5.1-dev libyaml-dev lua-cjson-dev \
               libcurl4-openssl-dev libedit-dev
 TEST_PKGS  := lua-busted python3 openssl curl tmux docker-compose debootstrap hyperfine
+LINT_PKGS  := lua-check clang-format
 
 ifeq ($(V),1)
 Q :=
@@ -43,12 +44,13 @@ C_OBJS   := $(patsubst src/%.c,$(BUILD)/%.o,$(C_SRCS))
 BINDINGS := $(patsubst src/l_%.c,%,$(sort $(wildcard src/l_*.c)))
 LUA_SRCS := $(sort $(shell find lua adapters recipes -name '*.lua' 2>/dev/null))
 
-.PHONY: all deps install uninstall test unit e2e test-k8s-full ctest bench demo demo-down clean format check-format
+.PHONY: all deps install uninstall test unit e2e test-k8s-full ctest bench demo demo-down clean format check-format lint
 
 all: deps deloc
 
 deps:
-	$(Q)missing=$$(for p in $(BUILD_PKGS) $(if $(filter test unit e2e test-k8s-full bench demo,$(MAKECMDGOALS)),$(TEST_PKGS)); do \
+	$(Q)missing=$$(for p in $(BUILD_PKGS) $(if $(filter test unit e2e test-k8s-full bench demo,$(MAKECMDGOALS)),$(TEST_PKGS)) \
+	  $(if $(filter lint format check-format,$(MAKECMDGOALS)),$(LINT_PKGS)); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing missing packages:" $$missing; \
@@ -65,13 +67,13 @@ $(BUILD)/flags: FORCE | $(BUILD)
 	$(Q)cmp -s $@.$(MAKE_PID) $@ && rm -f $@.$(MAKE_PID) || mv -f $@.$(MAKE_PID) $@
 FORCE:
 
-$(BUILD)/%.o: src/%.c $(BUILD)/flags | $(BUILD)
+$(BUILD)/%.o: src/%.c $(BUILD)/flags | $(BUILD) deps
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The generator compiles each Lua file to bytecode (with line info) and writes one
 # table of modules; a Lua syntax error stops the build here.
-$(BUILD)/embedgen: src/gen/embed.c | $(BUILD)
+$(BUILD)/embedgen: src/gen/embed.c | $(BUILD) deps
 	@echo "  HOSTCC  $<"
 	$(Q)$(CC) -std=c11 -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -I/usr/include/luajit-2.1 \
 	  -o $@ $< $(LIBDIR)/libluajit-5.1.a -lm -ldl
@@ -139,10 +141,14 @@ demo: all
 demo-down: all
 	$(Q)spec/images/demo-down
 
-format:
+# luacheck with the committed .luacheckrc: zero warnings.
+lint: deps
+	$(Q)luacheck --quiet --codes --formatter plain lua adapters recipes spec bench
+
+format: deps
 	clang-format -i src/*.c src/*.h src/gen/*.c spec/c/*.c
 
-check-format:
+check-format: deps
 	clang-format --dry-run -Werror src/*.c src/*.h src/gen/*.c spec/c/*.c
 
 clean:

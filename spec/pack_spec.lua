@@ -109,13 +109,13 @@ describe("deloc.pack", function()
   describe("strategies", function()
     local items = { item("x", Gi, 0.5), item("y", Gi, 0.5) }
     local bins = { bin("big", 8 * Gi, 4), bin("small", 2 * Gi, 1), bin("other", 8 * Gi, 4) }
-    local cases = {
+    local strategy_cases = {
       { "best fills the tightest bin (the default)", nil, { x = "small", y = "small" } },
       { "best, asked for", "best", { x = "small", y = "small" } },
       { "first takes bins in list order", "first", { x = "big", y = "big" } },
       { "worst spreads over the roomiest", "worst", { x = "big", y = "other" } },
     }
-    for _, c in ipairs(cases) do
+    for _, c in ipairs(strategy_cases) do
       it(c[1], function()
         local r = pack.pack(items, bins, { strategy = c[2] })
         assert.same(c[3], r.placement)
@@ -186,7 +186,7 @@ describe("deloc.pack", function()
 
   describe("bad input is a programming error", function()
     local ok_bins = { bin("a", Gi, 1) }
-    local cases = {
+    local bad_cases = {
       { "items not a table", "x", ok_bins, nil, "items must be a list, got string" },
       { "bins not a table", {}, nil, nil, "bins must be a list, got nil" },
       { "an item without a name", { { memory = 1, cpu = 1 } }, ok_bins, nil, "items%[1%]%.name: expected a string, got nil" },
@@ -203,7 +203,7 @@ describe("deloc.pack", function()
       { "an unknown strategy", {}, ok_bins, { strategy = "random" }, "opts.strategy must be best, first or worst, got random" },
       { "opts not a table", {}, ok_bins, "best", "opts must be a table, got string" },
     }
-    for _, c in ipairs(cases) do
+    for _, c in ipairs(bad_cases) do
       it(c[1], function()
         local ok, msg = pcall(function()
           local r = pack.pack(c[2], c[3], c[4])

@@ -285,7 +285,6 @@ describe("deloc.sched with deloc.http", function()
 end)
 
 describe("sched.event", function()
-  local sched = require("deloc.sched")
 
   it("wakes every waiter with what set() was given", function()
     local ev = sched.event()

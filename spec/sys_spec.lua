@@ -593,11 +593,14 @@ describe("deloc.sys.spawn", function()
     assert.equal("IO_ERROR", err.code)
     assert.equal("cannot run 'deloc-no-such-program': not found in PATH", err.message)
     assert.equal("is 'deloc-no-such-program' installed?", err.hint)
-    _, err = sys.spawn({ argv = { "/no/such/program" } })
+    r, err = sys.spawn({ argv = { "/no/such/program" } })
+    assert.is_nil(r)
     assert.equal("cannot run '/no/such/program': no such file or directory", err.message)
-    _, err = sys.spawn({ argv = { FIX .. "/proc/meminfo" } }) -- not executable
+    r, err = sys.spawn({ argv = { FIX .. "/proc/meminfo" } }) -- not executable
+    assert.is_nil(r)
     assert.equal("cannot run '" .. FIX .. "/proc/meminfo': permission denied", err.message)
-    _, err = sys.spawn({ argv = { "pwd" }, cwd = "/no/such/dir" })
+    r, err = sys.spawn({ argv = { "pwd" }, cwd = "/no/such/dir" })
+    assert.is_nil(r)
     assert.equal("cannot run 'pwd' in '/no/such/dir': no such file or directory", err.message)
   end)
 

@@ -160,7 +160,7 @@ end
 local function is_null(v) return v == nil or v == yaml.null end
 
 -- Reads one kubeconfig; merges into `into` where names are new.
-local function read_one(path, into, home)
+local function read_one(path, into)
   local doc, marks = yaml.load_file(path, { marks = true })
   if doc == nil then
     return nil, invalid(("cannot read kubeconfig %s"):format(tostring(marks)))
@@ -300,7 +300,7 @@ local EXEC_API = {
   ["client.authentication.k8s.io/v1beta1"] = true,
 }
 
-local function run_exec(e, user, cluster, cfg, home, env)
+local function run_exec(e, user, cfg, home, env)
   local x = e.body.exec
   local at = where(e.file, e.marks, e.body, "exec")
   if type(x) ~= "table" then
@@ -425,7 +425,7 @@ function M.load(opts)
     p = expand_home(p, home)
     if sys.exists(p) then
       found = found + 1
-      local ok, err = read_one(p, merged, home)
+      local ok, err = read_one(p, merged)
       if not ok then return nil, err end
       if merged.problem then return nil, merged.problem end
     end
@@ -549,7 +549,7 @@ function M.load(opts)
     cfg.token = token
     if not is_null(u.body.exec) then
       local cred
-      cred, err = run_exec(u, user_name, cluster_name, cfg, home, env)
+      cred, err = run_exec(u, user_name, cfg, home, env)
       if not cred then return nil, err end
       cfg.token = cred.token or cfg.token
       if cred.cert then cfg.cert, cfg.key = cred.cert, cred.key end
