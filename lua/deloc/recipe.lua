@@ -18,6 +18,7 @@
 --     depends_on = { "svc", ... } | function(opt),
 --     secrets = { NAME = { length= } },
 --     backup = { exec=, restore=, component= } | nil, connections = { ... },
+--     connect = { exec=, commands = { NAME = argv }, url=, component=, description= } | nil,
 --     component_names = { sorted names },
 --     components = { NAME = {
 --         name=, image=, command=, entrypoint=, env = table | function | list of both,
@@ -549,7 +550,7 @@ local component_fields = {
 
 local recipe_only = {
   description = 1, category = 1, options = 1, depends_on = 1, secrets = 1,
-  backup = 1, connections = 1, components = 1,
+  backup = 1, connections = 1, components = 1, connect = 1,
 }
 
 local function options(v, path)
@@ -729,7 +730,40 @@ local function build(name, def)
         r.backup.component, hint(r.backup.component, r.component_names)))
     end
   end
+  if def.connect ~= nil then r.connect = M.connect_def(def.connect, r, name) end
   return r
+end
+
+-- connect = { exec = ARGV, commands = { NAME = ARGV }, url = TEMPLATE,
+--   component = NAME, description = TEXT }: how `deloc connect` opens the
+-- service's own client (exec, run with a terminal, the user's arguments
+-- appended; commands: named alternatives) or shows where to go (url).
+function M.connect_def(v, r, name)
+  local p = { "connect" }
+  want_map(v, p)
+  check_keys(v, { exec = 1, commands = 1, url = 1, component = 1, description = 1 }, p, "connect")
+  local out = {
+    exec = v.exec ~= nil and want_argv(v.exec, sub(p, "exec")) or nil,
+    url = v.url ~= nil and want_string(v.url, sub(p, "url")) or nil,
+    description = v.description ~= nil and want_string(v.description, sub(p, "description")) or nil,
+    component = v.component ~= nil and want_string(v.component, sub(p, "component"))
+      or (r.components[name] and name or r.component_names[1]),
+    commands = {},
+  }
+  if v.commands ~= nil then
+    want_map(v.commands, sub(p, "commands"))
+    for cname, argv in pairs(v.commands) do
+      out.commands[cname] = want_argv(argv, sub(sub(p, "commands"), cname))
+    end
+  end
+  if not out.exec and not out.url and next(out.commands) == nil then
+    fail(p, "connect needs exec, commands or url")
+  end
+  if not r.components[out.component] then
+    fail(sub(p, "component"), ("connect names unknown component '%s'%s"):format(
+      out.component, hint(out.component, r.component_names)))
+  end
+  return out
 end
 
 -- validate(name, def, where) -> recipe | nil, err; `where` = { path=, line=, text= }
