@@ -307,6 +307,10 @@ local function deploy_component(run, svc, comp)
   end
   if run.interrupted() then return nil, errors.new("INTERRUPTED", "interrupted") end
 
+  if comp.build then -- the image's tag is the hash of the project's files
+    local tag, berr = require("deloc.adapters.docker.image_build").resolve(comp, run.root, plan.project)
+    if not tag then return nil, berr end
+  end
   local plans, surplus, all_same = M.decide(plan, svc, comp, run.existing.by[key] or {},
     { root = run.root, podman = run.c.podman })
   if not all_same then
@@ -314,7 +318,8 @@ local function deploy_component(run, svc, comp)
     -- image and the volumes once per run.
     local ok, err = once(run.cache, "network", ensure_network, run)
     if not ok then return nil, err end
-    ok, err = once(run.cache, "image:" .. comp.image, pull, run, comp.image, svc.name, emit)
+    ok, err = once(run.cache, "image:" .. comp.image, comp.build
+      and require("deloc.adapters.docker.image_build").ensure or pull, run, comp.image, svc.name, emit, comp)
     if not ok then return nil, err end
     for _, vname in ipairs(run.sorted(comp.volumes)) do
       local vol = comp.volumes[vname]
@@ -623,6 +628,7 @@ function M.changes(plan, existing, root)
   local out = {}
   for _, pair in ipairs(component_list(plan)) do
     local svc, comp = pair[1], pair[2]
+    if comp.build then require("deloc.adapters.docker.image_build").resolve(comp, root or ".", plan.project) end
     local actions, surplus = M.decide(plan, svc, comp,
       existing.by[key_of(svc.name, comp.name)] or {}, { root = root })
     for _, a in ipairs(actions) do

@@ -3,7 +3,9 @@
 -- API (GET/HEAD/PUT /containers/{id}/archive).
 --
 --   archive.pack(path, name [, opts]) -> tar (string) | nil, err
---     the file, link or directory tree at path, its top entry called name;
+--     the file, link or directory tree at path, its top entry called name
+--     (name "": a directory's contents, no top entry); opts.mtime, uid, gid
+--     replace the files' own;
 --     opts.filter(rel, type) -> false leaves an entry out (dirs: and below);
 --     opts.on_file(rel, size) reports progress
 --   archive.unpacker(dir, rename [, opts]) -> u
@@ -95,15 +97,15 @@ function M.pack(path, name, opts)
   local function walk(abs, rel)
     local st, err = fsat().lstat(abs)
     if not st then return nil, err end
-    if opts.filter and opts.filter(rel, st.type) == false then return true end
-    local e = { mode = st.mode % 4096, mtime = st.mtime, uid = opts.uid or 0, gid = opts.gid or 0 }
+    if rel ~= "" and opts.filter and opts.filter(rel, st.type) == false then return true end
+    local e = { mode = st.mode % 4096, mtime = opts.mtime or st.mtime, uid = opts.uid or 0, gid = opts.gid or 0 }
     if st.type == "directory" then
       e.type = "5"
-      add(entry_headers(rel .. "/", e))
+      if rel ~= "" then add(entry_headers(rel .. "/", e)) end
       local names = require("deloc.sys").listdir(abs) or {}
       table.sort(names)
       for _, n in ipairs(names) do
-        local ok, werr = walk(abs .. "/" .. n, rel .. "/" .. n)
+        local ok, werr = walk(abs .. "/" .. n, rel == "" and n or (rel .. "/" .. n))
         if not ok then return nil, werr end
       end
     elseif st.type == "file" then

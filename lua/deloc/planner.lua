@@ -187,8 +187,8 @@ end
 -- ---- overrides: deloc.yaml services.<name> and flags ----
 
 local override_keys = { options = 1, env = 1, ports = 1, replicas = 1, resources = 1,
-  image = 1, components = 1 }
-local component_override_keys = { replicas = 1, resources = 1, env = 1, image = 1, enabled = 1 }
+  image = 1, components = 1, build = 1 }
+local component_override_keys = { replicas = 1, resources = 1, env = 1, image = 1, enabled = 1, build = 1 }
 M.override_keys, M.component_override_keys = override_keys, component_override_keys
 
 local function is_map(v)
@@ -238,6 +238,9 @@ function M.check_override(o)
         if type(v) ~= "string" or v == "" then return nil, p, "'image' must be an image reference" end
       elseif k == "enabled" then
         if type(v) ~= "boolean" then return nil, p, "'enabled' must be true or false" end
+      elseif k == "build" then
+        local okb, berr = pcall(recipe_mod.build_def, v, p)
+        if not okb then return nil, type(berr) == "table" and berr.path or p, type(berr) == "table" and berr.msg or tostring(berr) end
       elseif k == "options" then
         if not is_map(v) then return nil, p, "'options' must be a mapping" end
       elseif k == "ports" then
@@ -390,6 +393,27 @@ local function resolve_options(r, given, svc)
     opt[k] = v
   end
   return opt
+end
+
+-- A component built from the project's files: the plan says from where and
+-- names the image per project ("deloc-<project>/<service>[-<component>]:build";
+-- the Docker driver tags it with the context's hash when it builds).  An
+-- image set in deloc.yaml wins over a recipe's build; a build in deloc.yaml
+-- wins over any image.  Kubernetes cannot use a local build.
+local function build_of(comp, c, ov, cov, project, target, why)
+  local b = cov.build or ov.build
+  if not b and c.build and comp.image == c.image then b = c.build end
+  if not b then return true end
+  b = recipe_mod.build_def(b, { "build" })
+  if target == "kubernetes" then
+    return nil, invalid(("%s: its image is built from %s; Kubernetes cannot use a local build"):format(
+      comp.service .. (comp.name ~= comp.service and ("." .. comp.name) or ""), b.context), {
+      hint = ("push the image to a registry and set services.%s.image in deloc.yaml"):format(comp.service) })
+  end
+  comp.build = b
+  comp.image = ("deloc-%s/%s:build"):format(project, comp.service .. (comp.name ~= comp.service and ("-" .. comp.name) or ""))
+  why.image = "built from " .. b.context .. "/" .. b.dockerfile
+  return true
 end
 
 local function image_for(svc, comp, recipe_image, ov, cov, images, mirror)
@@ -795,6 +819,8 @@ function M.plan(opts)
       }
       local why_c = it.why
       comp.image, why_c.image = image_for(svc, c, r.image, ov, cov, opts.images or {}, opts.mirror)
+      local ok_b, berr = build_of(comp, c, ov, cov, project_name, target, why_c)
+      if not ok_b then return nil, berr end
       if c.jvm then
         local ratio = c.jvm.heap_ratio or profile.jvm_heap_ratio
         local mb = math.floor(comp.memory / Mi)

@@ -21,7 +21,8 @@
 --     connect = { exec=, commands = { NAME = argv }, url=, component=, description= } | nil,
 --     component_names = { sorted names },
 --     components = { NAME = {
---         name=, image=, command=, entrypoint=, env = table | function | list of both,
+--         name=, image=, build = { context=, dockerfile= } | nil (image may then be nil),
+--         command=, entrypoint=, env = table | function | list of both,
 --         ports = { NAME = { port=, protocol=, publish=, http= } },
 --         volumes = { NAME = { path=, data=, size= } }, tmpfs = { ... },
 --         health = { kind=, exec=, port=, path=, pattern=, interval=, timeout=,
@@ -516,9 +517,26 @@ local function capabilities(v, path)
   return caps
 end
 
+-- build = { context = DIR, dockerfile = FILE }: the image is built from the
+-- project's own files (DIR relative to the project directory, inside it).
+function M.build_def(v, path)
+  want_map(v, path)
+  check_keys(v, { context = 1, dockerfile = 1 }, path, "build")
+  local out = { context = v.context ~= nil and want_string(v.context, sub(path, "context")) or ".",
+    dockerfile = v.dockerfile ~= nil and want_string(v.dockerfile, sub(path, "dockerfile")) or "Dockerfile" }
+  for _, k in ipairs({ "context", "dockerfile" }) do
+    local bad = out[k]:sub(1, 1) == "/" or ("/" .. out[k] .. "/"):find("/../", 1, true)
+    if bad or out[k] == "" then
+      fail(sub(path, k), ("build.%s '%s' must be a path inside the project (relative, without '..')"):format(k, out[k]))
+    end
+  end
+  return out
+end
+
 -- Keys a component may set; `inherit` marks those it takes from the recipe.
 local component_fields = {
   image = { image, inherit = true },
+  build = { function(v, p) return M.build_def(v, p) end, inherit = true },
   command = { function(v, p) return want_argv(v, p, true) end },
   entrypoint = { function(v, p) return want_argv(v, p, true) end },
   env = { env, inherit = true },
@@ -614,7 +632,7 @@ local function component(name, def, path, shared)
       c.env = { shared.env, c.env } -- merged at plan time, the component's last
     end
   end
-  if c.image == nil then
+  if c.image == nil and not c.build then
     fail(path, ("component '%s' has no image (set 'image' on the recipe or the component)"):format(name))
   end
   c.ports = c.ports or {}
