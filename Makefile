@@ -14,7 +14,7 @@ VERSION   := $(if $(filter v%,$(GIT_DESC)),$(patsubst v%,%,$(GIT_DESC)),0.1.0$(i
 # Debian packages the build and the tests need; `make deps` installs what is missing.
 BUILD_PKGS := gcc make pkg-config libluajit-5.1-dev libyaml-dev lua-cjson-dev \
               libcurl4-openssl-dev libedit-dev
-TEST_PKGS  := lua-busted python3 openssl curl tmux docker-compose debootstrap hyperfine
+TEST_PKGS  := lua-busted python3 openssl curl tmux docker-compose debootstrap hyperfine socat
 LINT_PKGS  := lua-check clang-format
 
 ifeq ($(V),1)

@@ -335,10 +335,39 @@ static int opt_flag(lua_State *L, int t, const char *name) {
   return v;
 }
 
+/* Over TLS the end of our input is a close_notify alert (what Go's
+ * tls.Conn.CloseWrite sends): a bare TCP half-close under TLS reads as a
+ * truncation attack to OpenSSL peers.  SSL_shutdown() comes from the libssl
+ * libcurl already loaded; reading goes on after it. */
+static int tls_close_notify(struct conn *c) {
+  struct curl_tlssessioninfo *info = NULL;
+  if (c->fn->easy_getinfo(c->easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK ||
+      !info || info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
+    return -1;
+  const char *names[] = {"libssl.so.3", "libssl.so.1.1"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    void *dl = dlopen(names[i], RTLD_NOW | RTLD_NOLOAD);
+    if (!dl)
+      continue;
+    int (*ssl_shutdown)(void *);
+    *(void **)(&ssl_shutdown) = dlsym(dl, "SSL_shutdown");
+    if (!ssl_shutdown)
+      continue;
+    for (int tries = 0; tries < 50; tries++) {
+      if (ssl_shutdown(info->internals) >= 0)
+        return 0;
+      wait_fd(c->fd, POLLOUT, 100);
+    }
+    return 0;
+  }
+  return -1;
+}
+
 static void close_input(struct conn *c) {
   if (!c->in_closed) {
     /* the engine reads EOF and closes the process's stdin */
-    shutdown(c->fd, SHUT_WR);
+    if (tls_close_notify(c) != 0)
+      shutdown(c->fd, SHUT_WR);
     c->in_closed = 1;
   }
 }
