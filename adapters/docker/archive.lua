@@ -19,6 +19,9 @@
 --   archive.copy_to(c, id, local_path, cpath [, opts]) -> summary | nil, err
 --     like `docker cp`: into an existing directory under the source's own
 --     name, else as the new name.  opts.on_progress(bytes, name).
+--   archive.for_driver(c, project, from, to [, opts]) -> summary | nil, err
+--     the driver interface's cp: from/to a local path or
+--     { service=, component=, replica=, path= }
 local errors = require("deloc.errors")
 local json = require("deloc.json")
 
@@ -472,6 +475,17 @@ function M.copy_to(c, id, local_path, cpath, opts)
     return nil, err
   end
   return summary
+end
+
+function M.for_driver(c, project, from, to, opts)
+  local remote = type(from) == "table" and from or to
+  if type(remote) ~= "table" or (type(from) == "table") == (type(to) == "table") then
+    return nil, errors.new("USAGE", "cp: one side is a service path, the other a local path")
+  end
+  local row, err = require("deloc.adapters.docker.exec").find(c, project, remote)
+  if not row then return nil, err end
+  if type(from) == "table" then return M.copy_from(c, row.id, from.path, to, opts) end
+  return M.copy_to(c, row.id, from, to.path, opts)
 end
 
 return M

@@ -10,6 +10,9 @@
 --              in raw mode when tty and fd `in` is a terminal) }
 --   exec.capture(c, id, argv, opts) -> { code=, stdout=, stderr= } | nil, err
 --     opts.input (a string) is the process's stdin, then end of input
+--   exec.for_driver(c, project, target, argv, opts) -> { code=, stdout=, stderr= } | nil, err
+--     the driver interface's exec (deloc.drivers): capture = true collects
+--     the output, otherwise it is attached to this process's terminal/pipes
 --
 -- The stream: POST /containers/{id}/exec, then POST /exec/{id}/start sent on
 -- a raw connection with "Connection: Upgrade, Upgrade: tcp" (the Engine
@@ -241,6 +244,17 @@ function M.capture(c, id, argv, opts)
   code, err = exit_code(c, exec_id)
   if not code then return nil, err end
   return { code = code, stdout = table.concat(streams[1]), stderr = table.concat(streams[2]) }
+end
+
+function M.for_driver(c, project, target, argv, opts)
+  opts = opts or {}
+  local row, err = M.find(c, project, target)
+  if not row then return nil, err end
+  if opts.capture then return M.capture(c, row.id, argv, opts) end
+  local code
+  code, err = M.run(c, row.id, argv, opts)
+  if not code then return nil, err end
+  return { code = code }
 end
 
 return M

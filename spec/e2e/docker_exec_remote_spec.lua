@@ -67,14 +67,17 @@ describe("docker: exec over TCP and TLS #e2e", function()
   end)
 
   local function relay(listen)
-    local pid = assert(sys.spawn_bg({ argv = { "socat", listen, "UNIX-CONNECT:" .. SOCKET }, stdout = "", stderr = "" }))
+    -- -t: after one side's end (our stdin's half-close) socat keeps relaying
+    -- the other way this long instead of its default half second
+    local pid = assert(sys.spawn_bg({ argv = { "socat", "-t", "60", listen, "UNIX-CONNECT:" .. SOCKET },
+      stdout = "", stderr = "" }))
     relays[#relays + 1] = pid
   end
 
   local function check(env)
     local code, out, err = e2e.deloc({ "exec", "box", "--", "sh", "-c", "cat; echo done; exit 5" },
       { cwd = dir, env = env, stdin = "through the relay\n" })
-    assert.equal(5, code, err)
+    assert.equal(5, code, "stdout: " .. tostring(out) .. " stderr: " .. tostring(err))
     assert.equal("through the relay\ndone\n", out)
     assert(sys.write_atomic(dir .. "/f.txt", "remote copy\n"))
     code, _, err = e2e.deloc({ "cp", "f.txt", "box:/data/" }, { cwd = dir, env = env })

@@ -68,15 +68,8 @@ local function copy(opts, from, to, on_progress)
   local c
   c, err = require("deloc.adapters.docker").connect()
   if not c then return nil, err end
-  local remote = from.service and from or to
-  local row
-  row, err = require("deloc.adapters.docker.exec").find(c, project.name, remote)
-  if not row then return nil, err end
-  local archive = require("deloc.adapters.docker.archive")
-  if from.service then
-    return archive.copy_from(c, row.id, from.path, to.path, { on_progress = on_progress })
-  end
-  return archive.copy_to(c, row.id, from.path, to.path, { on_progress = on_progress })
+  return require("deloc.adapters.docker.archive").for_driver(c, project.name,
+    from.service and from or from.path, to.service and to or to.path, { on_progress = on_progress })
 end
 
 function M.run(opts, rest)

@@ -98,12 +98,10 @@ function M.exec(opts, target, argv, eopts)
   local c
   c, err = require("deloc.adapters.docker").connect()
   if not c then return nil, err end
-  local ex = require("deloc.adapters.docker.exec")
-  local row
-  row, err = ex.find(c, project.name, target)
-  if not row then return nil, err end
-  if eopts.capture then return ex.capture(c, row.id, argv, eopts) end
-  return ex.run(c, row.id, argv, eopts)
+  local r
+  r, err = require("deloc.adapters.docker.exec").for_driver(c, project.name, target, argv, eopts)
+  if not r then return nil, err end
+  return r.code
 end
 
 function M.run(opts, rest)
