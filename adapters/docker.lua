@@ -321,5 +321,11 @@ function M.logs(...) return require("deloc.adapters.docker.logs").run(...) end
 function M.health(...) return require("deloc.adapters.docker.ops").health(...) end
 function M.backup(...) return require("deloc.adapters.docker.backup").backup(...) end
 function M.restore(...) return require("deloc.adapters.docker.backup").restore(...) end
+-- exec, shell, connect and cp: a process attached to this terminal or these
+-- pipes (or captured), and copies through the archive API; see
+-- docker/exec.lua and docker/archive.lua (for_driver: the driver interface's shapes).
+function M.find_container(...) return require("deloc.adapters.docker.exec").find(...) end
+function M.exec_process(...) return require("deloc.adapters.docker.exec").for_driver(...) end
+function M.copy(...) return require("deloc.adapters.docker.archive").for_driver(...) end
 
 return M

@@ -35,8 +35,12 @@ local CONTAINER = { "name", "image", "command", "args", "env", "ports", "resourc
                     "readinessProbe", "livenessProbe", "securityContext", "volumeMounts" }
 local SPEC = { "serviceName", "replicas", "backoffLimit", "selector", "template", "volumeClaimTemplates",
                "type", "podSelector", "policyTypes", "ingress", "ports" }
+local NAME_ONLY = { "name" }
 local POD = { "serviceAccountName", "automountServiceAccountToken", "enableServiceLinks", "restartPolicy",
               "securityContext", "initContainers", "containers", "volumes" }
+
+local ORDER = {}
+for _, keys in ipairs({ TOP, CONTAINER, POD, SPEC, META, NAME_ONLY }) do ORDER[keys] = { __order = keys } end
 
 local function key_order(t)
   if t.apiVersion and t.kind then return TOP end
@@ -44,8 +48,20 @@ local function key_order(t)
   if t.containers then return POD end
   if t.template or t.podSelector or (t.ports and t.selector) then return SPEC end
   if t.name ~= nil and t.labels ~= nil then return META end
-  if t.name ~= nil then return { "name" } end
+  if t.name ~= nil then return NAME_ONLY end
   return nil
+end
+
+-- Gives every mapping of an object its key order up front (a shared
+-- metatable a kind), so the dumper calls no Lua function a table.
+local function order_keys(t)
+  if getmetatable(t) == nil then
+    local keys = key_order(t)
+    if keys then setmetatable(t, ORDER[keys]) end
+  end
+  for _, v in pairs(t) do
+    if type(v) == "table" then order_keys(v) end
+  end
 end
 
 -- Go template string literal
@@ -69,7 +85,7 @@ local function set_path(t, path, value)
 end
 
 -- Parameters for deloc.k8s.objects that leave template placeholders.
-local function chart_params(plan, chart)
+local function chart_params(chart)
   local p = { subs = {}, n = 0 }
   local function slot(kind, text)
     p.n = p.n + 1
@@ -109,28 +125,49 @@ local function chart_params(plan, chart)
   return p
 end
 
--- The dumped object with placeholders replaced by template actions.
+-- A line holding a block or labels placeholder, as template actions.
+local function rewrite_line(p, line)
+  local indent, dash, key, id = line:match("^( *)(%-? ?)([^%s:]+): (__DELOC_B%d+__)$")
+  if id then
+    return indent .. dash .. key .. ":\n"
+      .. ("%s{{- %s | nindent %d }}"):format(indent, p.subs[id], #indent + #dash + 2)
+  end
+  local lindent, lid = line:match("^( *)(__DELOC_L%d+__): x$")
+  if lid then return ("%s{{- %s | nindent %d }}"):format(lindent, p.subs[lid], #lindent) end
+  return line
+end
+
+-- every line holding a block or labels placeholder, rewritten
+local function rewrite_lines(p, text)
+  local out, pos = {}, 1
+  while true do
+    local s = text:find("__DELOC_[BL]%d+__", pos)
+    if not s then break end
+    local ls = s
+    while ls > pos and text:byte(ls - 1) ~= 10 do ls = ls - 1 end
+    local le = text:find("\n", s, true) or #text + 1
+    out[#out + 1] = text:sub(pos, ls - 1)
+    out[#out + 1] = rewrite_line(p, text:sub(ls, le - 1))
+    pos = le
+  end
+  if pos == 1 then return text end
+  out[#out + 1] = text:sub(pos)
+  return table.concat(out)
+end
+
+-- The dumped object with placeholders replaced by template actions: the
+-- few lines with a block or labels placeholder one by one, then every value
+-- placeholder in one pass.
 local function template_text(p, obj)
-  local text, err = yaml.dump(obj, { key_order = key_order })
+  order_keys(obj)
+  local text, err = yaml.dump(obj)
   if not text then return nil, err end
   -- text of the plan is data, not template
   text = text:gsub("{{", '{{ "{{" }}')
-  local out = {}
-  for line in text:gmatch("([^\n]*)\n") do
-    local indent, dash, key, id = line:match("^( *)(%-? ?)([^%s:]+): (__DELOC_B%d+__)$")
-    local lindent, lid = line:match("^( *)(__DELOC_L%d+__): x$")
-    if id then
-      out[#out + 1] = indent .. dash .. key .. ":"
-      out[#out + 1] = ("%s{{- %s | nindent %d }}"):format(indent, p.subs[id], #indent + #dash + 2)
-    elseif lid then
-      out[#out + 1] = ("%s{{- %s | nindent %d }}"):format(lindent, p.subs[lid], #lindent)
-    else
-      out[#out + 1] = (line:gsub("__DELOC_V%d+__", function(v) return p.subs[v] end))
-    end
-  end
-  local s = table.concat(out, "\n") .. "\n"
-  if s:find("__DELOC_") then return nil, "helm: a value reference was left in a template" end
-  return s
+  text = rewrite_lines(p, text)
+  text = text:gsub("__DELOC_V%d+__", p.subs)
+  if text:find("__DELOC_") then return nil, "helm: a value reference was left in a template" end
+  return text
 end
 
 local function helpers(chart)
@@ -245,7 +282,7 @@ function M.render(plan, opts)
   end
   opts = opts or {}
   local chart = objects.dns(plan.project)
-  local p = chart_params(plan, chart)
+  local p = chart_params(chart)
   local files = {}
   files["Chart.yaml"] = chart_yaml(plan, chart)
   files["templates/_helpers.tpl"] = helpers(chart)

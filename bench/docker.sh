@@ -1,29 +1,33 @@
 #!/usr/bin/env bash
 # Docker benchmarks for bench/run: deloc against the curl command line, the
-# docker CLI and docker-compose on the same 20-service stacks, in the same run.
+# docker CLI and docker-compose on the same stacks of N services (default 50),
+# in the same run.
 # Prints `what|result|target|baseline` rows on stdout; progress on stderr.
 #
 # Stacks (busybox test image, user recipes written here):
-#   chain  20 services in three levels: 4 roots, 8 on a root, 8 on those
-#   indep  20 services, no dependencies
+#   chain  N services in three levels: N/5 roots, 2N/5 on a root, 2N/5 on those
+#   indep  N services, no dependencies
 # Each service runs `sh` that traps TERM (stops within ~1 s) with the exec
-# health check `test -f /tmp/ready`.  The compose baseline is
+# health check `test -f /tmp/ready` (timeout 5s: 50 containers checking every
+# second on a loaded 2-core machine time out at 2s).  The compose baseline is
 # `deloc generate compose` of the same stack with the health-check interval
 # set to 1s (deloc writes its 5s floor; Docker 20.10 runs the first check one
 # interval after start, so 5s would penalise compose).  deloc's `up --wait`
 # counts a service healthy when its own probe (the same command via exec)
-# passes; compose's time is `up -d` plus polling the engine until all 20
-# report healthy.
+# passes; compose's time is `up -d` plus polling the engine until all N
+# report healthy.  BENCH_DOCKER_N (default 50): services a stack.
 #
 # Everything created uses project names bench-<pid>-* and is removed at the
 # end, also on failure or interrupt.  Skips (no rows) without Docker or
-# docker-compose.  Runtime about 4-5 minutes on 2 cores.
+# docker-compose.  Runtime about 10 minutes on 2 cores with 50 services.
 #
 # BENCH_DOCKER_REPS (default 5): repetitions of each heavy up/down run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deloc=$PWD/deloc
 reps=${BENCH_DOCKER_REPS:-5}
+N=${BENCH_DOCKER_N:-50}
+R=$((N / 5))
 sock=/var/run/docker.sock
 case "${DOCKER_HOST:-}" in unix://*) sock=${DOCKER_HOST#unix://} ;; "") ;; *) sock= ;; esac
 
@@ -76,11 +80,11 @@ trap 'exit 130' INT TERM
 write_stack() {
   local d=$dir/$1 i n deps
   mkdir -p "$d/recipes"
-  for i in $(seq -w 1 20); do
+  for i in $(seq -w 1 "$N"); do
     n=$((10#$i)) deps=""
     if [ "$3" = yes ]; then
-      if [ "$n" -gt 12 ]; then deps="\"s$(printf %02d $((n - 8)))\""
-      elif [ "$n" -gt 4 ]; then deps="\"s$(printf %02d $(((n - 5) % 4 + 1)))\""; fi
+      if [ "$n" -gt $((3 * R)) ]; then deps="\"s$(printf %02d $((n - 2 * R)))\""
+      elif [ "$n" -gt "$R" ]; then deps="\"s$(printf %02d $(((n - R - 1) % R + 1)))\""; fi
     fi
     cat > "$d/recipes/s$i.lua" <<R
 return recipe "s$i" {
@@ -88,7 +92,7 @@ return recipe "s$i" {
   image = "$image",
   depends_on = { $deps },
   command = { "sh", "-c", "trap 'exit 0' TERM; touch /tmp/ready; while :; do sleep 1; done" },
-  health = { exec = { "test", "-f", "/tmp/ready" }, interval = "1s", timeout = "2s", retries = 3 },
+  health = { exec = { "test", "-f", "/tmp/ready" }, interval = "1s", timeout = "5s", retries = 3 },
   resources = {
     minimal = { memory = "16Mi", cpu = 0.05 }, development = { memory = "16Mi", cpu = 0.05 },
     production = { memory = "16Mi", cpu = 0.05 }, min = { memory = "8Mi", cpu = 0.01 },
@@ -103,7 +107,7 @@ R
       echo "project: $p"
       echo "recipes: [ ./recipes ]"
       echo "services:"
-      for i in $(seq -w 1 20); do echo "  s$i: {}"; done
+      for i in $(seq -w 1 "$N"); do echo "  s$i: {}"; done
     } > "$d/$f"
   done
   # The compose file: generated from its own project name (the network and
@@ -111,8 +115,8 @@ R
   (cd "$d" && "$deloc" generate compose -f compose-src.yaml -o compose.yaml >/dev/null) ||
     { say "deloc generate compose failed"; exit 1; }
   sed -i 's/^\(      interval: \)"[0-9.]*s"$/\1"1s"/' "$d/compose.yaml"
-  [ "$(grep -c '^      interval: "1s"$' "$d/compose.yaml")" = 20 ] ||
-    { say "compose file: expected 20 health checks with interval 1s"; exit 1; }
+  [ "$(grep -c '^      interval: "1s"$' "$d/compose.yaml")" = "$N" ] ||
+    { say "compose file: expected $N health checks with interval 1s"; exit 1; }
 }
 write_stack chain "$pfx-chain" yes
 write_stack indep "$pfx-indep" no
@@ -161,9 +165,10 @@ count_healthy() {
 deloc_up() {
   local t0 ms
   t0=$(t_now)
-  (cd "$dir/$1" && /usr/bin/time -f %M -o "$dir/rss" "$deloc" up --wait --timeout 2m >"$dir/up.log" 2>&1) ||
+  (cd "$dir/$1" && /usr/bin/time -f %M -o "$dir/rss" "$deloc" up --wait --timeout 10m >"$dir/up.log" 2>&1) ||
     { say "deloc up ($1) failed:"; cat "$dir/up.log" >&2; exit 1; }
   ms=$(ms_since "$t0")
+  say "deloc up ($1): $ms ms"
   echo "$ms $(tail -n 1 "$dir/rss")"
 }
 deloc_down() {
@@ -173,15 +178,16 @@ deloc_down() {
     { say "deloc down ($1) failed:"; cat "$dir/down.log" >&2; exit 1; }
   ms_since "$t0"
 }
-compose_up() { # STACK -> ms until all 20 healthy
+compose_up() { # STACK -> ms until all N healthy
   local t0 p=$pfx-${1}c
   t0=$(t_now)
   docker-compose -p "$p" -f "$dir/$1/compose.yaml" up -d >"$dir/cup.log" 2>&1 ||
     { say "docker-compose up ($1) failed:"; cat "$dir/cup.log" >&2; exit 1; }
-  while [ "$(count_healthy "$p")" -lt 20 ]; do
+  while [ "$(count_healthy "$p")" -lt "$N" ]; do
     sleep 0.05
-    if [ "$(ms_since "$t0")" -gt 120000 ]; then say "compose stack $1 not healthy in 2 min"; exit 1; fi
+    if [ "$(ms_since "$t0")" -gt 600000 ]; then say "compose stack $1 not healthy in 10 min"; exit 1; fi
   done
+  say "compose up ($1): $(ms_since "$t0") ms"
   ms_since "$t0"
 }
 compose_down() {
@@ -210,17 +216,17 @@ for st in chain indep; do
       f=$dir/chain/deloc.yaml cf=$dir/chain/compose.yaml
       filters="{\"label\":[\"dev.deloc.project=$pfx-chain\"]}"
       enc=filters=$("$deloc" -e "io.write((('$filters'):gsub('[^%w%-%._~]', function(c) return ('%%%02X'):format(c:byte()) end)))")
-      [ "$(curl -sS --unix-socket "$sock" "http://localhost/containers/json?all=1&$enc" | grep -o '"Id"' | wc -l)" = 20 ] ||
-        { say "curl over $sock does not see 20 containers"; exit 1; }
-      [ "$("$deloc" status -f "$f" | grep -c healthy)" = 20 ] ||
-        { say "deloc status does not show 20 healthy services"; exit 1; }
+      [ "$(curl -sS --unix-socket "$sock" "http://localhost/containers/json?all=1&$enc" | grep -o '"Id"' | wc -l)" = "$N" ] ||
+        { say "curl over $sock does not see $N containers"; exit 1; }
+      [ "$("$deloc" status -f "$f" | grep -c healthy)" = "$N" ] ||
+        { say "deloc status does not show $N healthy services"; exit 1; }
       status_rss=$(/usr/bin/time -f %M "$deloc" status -f "$f" 2>&1 >/dev/null | tail -n 1)
       hpool status 8 5 \
         "$deloc status -f $f" \
         "curl -sS --unix-socket $sock -o /dev/null http://localhost/containers/json?all=1&$enc" \
         "docker ps -a --filter label=dev.deloc.project=$pfx-chain"
       hpool cps 1 5 "docker-compose -p $pfx-chainc -f $cf ps"
-      [ "$("$deloc" up --wait -f "$f" 2>&1 | grep -c ': unchanged')" = 20 ] ||
+      [ "$("$deloc" up --wait -f "$f" 2>&1 | grep -c ': unchanged')" = "$N" ] ||
         { say "second up is not a no-op"; exit 1; }
       hpool noop 4 5 "$deloc up --wait -f $f"
       hpool cnoop 1 3 "docker-compose -p $pfx-chainc -f $cf up -d"
@@ -241,29 +247,29 @@ read -r st_d st_dcpu < <(hmed status 1)
 read -r st_c st_ccpu < <(hmed status 2)
 read -r st_p st_pcpu < <(hmed status 3)
 read -r st_cp _ < <(hmed cps 1)
-echo "\`deloc status\`, 20 services (median of 40, alternating) vs curl|$st_d ms ($(ratio "$st_d" "$st_c")× curl; CPU $st_dcpu ms, $(ratio "$st_dcpu" "$st_ccpu")×)|≤ 2× curl|curl \`GET /containers/json\` (label filter, unix socket) $st_c ms (CPU $st_ccpu ms)"
+echo "\`deloc status\`, $N services (median of 40, alternating) vs curl|$st_d ms ($(ratio "$st_d" "$st_c")× curl; CPU $st_dcpu ms, $(ratio "$st_dcpu" "$st_ccpu")×)|≤ 2× curl|curl \`GET /containers/json\` (label filter, unix socket) $st_c ms (CPU $st_ccpu ms)"
 echo "\`deloc status\` vs \`docker ps --filter label=...\`|$st_d ms ($(ratio "$st_d" "$st_p")×)|faster (< 1×)|\`docker ps -a --filter label=...\` $st_p ms (CPU $st_pcpu ms)"
 echo "\`deloc status\` vs \`docker-compose ps\` (median of 5)|$(ratio "$st_cp" "$st_d")× faster|≥ 20× faster|\`docker-compose ps\` $st_cp ms"
 
 for st in chain indep; do
   d=$(m $st.dup) c=$(m $st.cup)
   if [ $st = chain ]; then
-    what="\`deloc up\` 20 services, 3-level dependency chain, until all healthy by deloc's exec probe (median of $reps)"
+    what="\`deloc up\` $N services, 3-level dependency chain, until all healthy by deloc's exec probe (median of $reps)"
     tgt="≤ 0.6× compose"
   else
-    what="\`deloc up\` 20 independent services, until all healthy (median of $reps)"
+    what="\`deloc up\` $N independent services, until all healthy (median of $reps)"
     tgt="≤ 1× compose"
   fi
   echo "$what|$(secs "$d") ($(ratio "$d" "$c")× compose)|$tgt|\`docker-compose up -d\` + wait for healthy (health interval 1s) $(secs "$c")"
 done
 read -r n_d n_dcpu < <(hmed noop 1)
 read -r n_c _ < <(hmed cnoop 1)
-echo "no-op second \`deloc up\`, 20 services (median of 20)|$n_d ms (CPU $n_dcpu ms)|≤ 50 ms|no-op \`docker-compose up -d\` $n_c ms (median of 3)"
+echo "no-op second \`deloc up\`, $N services (median of 20)|$n_d ms (CPU $n_dcpu ms)|≤ 60 ms|no-op \`docker-compose up -d\` $n_c ms (median of 3)"
 rss_max=$(tr ' ' '\n' <<<"${res[rss]}" | grep . | maxof)
 rss_med=$(tr ' ' '\n' <<<"${res[rss]}" | grep . | median)
-echo "deloc peak RSS during \`up\` of 20 services (max of $((2 * reps)) runs)|$rss_max KiB (median $rss_med KiB)|≤ 15 MiB (15360 KiB)|\`deloc status\` $status_rss KiB (libcurl loaded, nothing planned)"
+echo "deloc peak RSS during \`up\` of $N services (max of $((2 * reps)) runs)|$rss_max KiB (median $rss_med KiB)|≤ 15 MiB (15360 KiB)|\`deloc status\` $status_rss KiB (libcurl loaded, nothing planned)"
 for st in chain indep; do
   d=$(m $st.ddown) c=$(m $st.cdown)
-  echo "\`deloc down --volumes\`, 20 services ($st, stop timeout 5s, median of $reps)|$(secs "$d") ($(ratio "$d" "$c")× compose)|parallel, short stop timeout|\`docker-compose down -v -t 5\` $(secs "$c")"
+  echo "\`deloc down --volumes\`, $N services ($st, stop timeout 5s, median of $reps)|$(secs "$d") ($(ratio "$d" "$c")× compose)|parallel, short stop timeout|\`docker-compose down -v -t 5\` $(secs "$c")"
 done
 echo "load average (1 min) at start / end of the Docker benchmarks|$load0 / $load1|context: $(nproc) cores, shared|"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Model benchmarks for bench/run: `deloc plan --json` of 50 services with
-# dependencies (whole process, median), and loading every built-in recipe.
+# dependencies and `deloc generate helm` of the 12 built-ins (whole process,
+# medians, alternating with `deloc version`), the planner alone in process,
+# and loading every built-in recipe.
 # Prints `what|result|target|baseline` rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,10 +43,62 @@ R
 done
 echo "recipes: [ ./recipes ]" >> "$dir/deloc.yaml"
 (cd "$dir" && "$deloc" plan --json > "$dir/plan.json") || { echo "plan of 50 services failed" >&2; exit 1; }
-hyperfine -N -w 5 -r 50 --export-json "$dir/h.json" "$deloc version" \
-  "sh -c 'cd $dir && exec $deloc plan --json'" >/dev/null 2>&1
-med() { "$deloc" -e "local j=deloc.json.decode(io.open('$dir/h.json'):read('*a')); io.write(('%.2f'):format(j.results[$1].median*1000))"; }
-echo "\`deloc plan --json\`, 50 services with dependencies (whole process)|$(med 2) ms|≤ 20 ms|\`deloc version\` $(med 1) ms"
+# The 12 built-ins as a chart (every profile's values), into a fresh directory
+# each run (the -o directory of the previous run is replaced).
+mkdir -p "$dir/helm"
+{
+  echo "project: bench"
+  echo "services:"
+  for r in recipes/*.lua; do r=${r##*/}; echo "  ${r%.lua}: {}"; done
+} > "$dir/helm/deloc.yaml"
+"$deloc" generate helm -f "$dir/helm/deloc.yaml" -o "$dir/helm/chart" >/dev/null ||
+  { echo "generate helm of the built-ins failed" >&2; exit 1; }
+# Rounds alternate the commands, so a change of load on the shared machine
+# hits them alike; medians over the pooled runs.
+for k in 1 2 3 4 5; do
+  hyperfine -N -w 2 -r 12 --export-json "$dir/h.$k.json" "$deloc version" \
+    "$deloc plan --json -f $dir/deloc.yaml" \
+    "$deloc generate helm --force -f $dir/helm/deloc.yaml -o $dir/helm/chart" >/dev/null 2>&1
+done
+med() {
+  "$deloc" -e "
+    local t = {}
+    for k = 1, 5 do
+      local r = deloc.json.decode(io.open('$dir/h.' .. k .. '.json'):read('*a')).results[$1]
+      for _, x in ipairs(r.times) do t[#t + 1] = x end
+    end
+    table.sort(t)
+    io.write(('%.2f'):format((#t % 2 == 1 and t[(#t + 1) / 2] or (t[#t / 2] + t[#t / 2 + 1]) / 2) * 1000))"
+}
+cpu() { # mean user + system time of command I, ms
+  "$deloc" -e "
+    local s, n = 0, 0
+    for k = 1, 5 do
+      local r = deloc.json.decode(io.open('$dir/h.' .. k .. '.json'):read('*a')).results[$1]
+      s, n = s + r.user + r.system, n + 1
+    end
+    io.write(('%.1f'):format(s / n * 1000))"
+}
+ver=$(med 1)
+echo "\`deloc plan --json\`, 50 services with dependencies (whole process, median of 60)|$(med 2) ms (CPU $(cpu 2) ms)|≤ 10 ms|\`deloc version\` $ver ms (CPU $(cpu 1) ms)"
+echo "\`deloc generate helm\` of the 12 built-ins, every profile's values (whole process, median of 60)|$(med 3) ms (CPU $(cpu 3) ms)|≤ 20 ms|\`deloc version\` $ver ms (CPU $(cpu 1) ms)"
+# The planner alone, in process: 50 user recipes already loaded (this was
+# an assertion in spec/planner_spec.lua; timing belongs here).
+"$deloc" -e "
+  local api = deloc.api or require('deloc.api')
+  local project = assert(require('deloc.project').find({ file = '$dir/deloc.yaml' }))
+  local reg = assert(require('deloc.registry').new({ project = project }))
+  local opts = { project = project, registry = reg, listening = {},
+                 capacity = { cpu = 8, memory = 8 * 2^30, disk = 2^40, source = {} } }
+  assert(require('deloc.planner').plan(opts))
+  local t = {}
+  for i = 1, 31 do
+    local t0 = os.clock()
+    assert(require('deloc.planner').plan(opts))
+    t[i] = os.clock() - t0
+  end
+  table.sort(t)
+  io.write(('planner.plan of 50 services, recipes loaded (in process, CPU, median of 31)|%.2f ms|≤ 20 ms|\\n'):format(t[16] * 1000))"
 # Loading every built-in recipe, timed inside fresh processes.
 for _ in $(seq 1 21); do
   "$deloc" -e 'local sys = deloc.sys; local t = sys.now(); local list = deloc.recipes(); io.write(("%.3f %d\n"):format((sys.now() - t) * 1000, #list))'

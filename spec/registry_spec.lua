@@ -76,16 +76,13 @@ describe("deloc.registry", function()
     assert.matches("recipe runs too long", err.message, 1, true)
   end)
 
-  it("loads every built-in recipe, quickly", function()
+  it("loads every built-in recipe (how fast: bench/model.sh)", function()
     local reg = assert(registry.new({ dirs = {} }))
-    local t = os.clock()
     local all = assert(reg:all())
-    local took = os.clock() - t
     assert.equal(#reg:names(), #all)
     for _, r in ipairs(all) do
       assert.equal("builtin", r.origin)
       assert.truthy(r.description)
     end
-    assert.is_true(took < 0.05, ("loading took %.1f ms"):format(took * 1000))
   end)
 end)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "sys.h"
 
 extern char **environ;
@@ -96,6 +97,32 @@ static int l_sys_load(lua_State *L) {
   for (int i = 0; i < 3; i++)
     lua_pushnumber(L, load[i]);
   return 3;
+}
+
+/* sys.hash(s) -> 16 hex digits: FNV-1a 64 of the bytes of s */
+static int l_sys_hash(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char out[17];
+  dl_hash_hex(dl_hash_fnv1a64(s, len), out);
+  lua_pushlstring(L, out, 16);
+  return 1;
+}
+
+/* sys.tcp_listening() -> { [port] = true } | nil, err */
+static int l_sys_tcp_listening(lua_State *L) {
+  uint8_t ports[8192];
+  char err[DL_SYS_ERRLEN];
+  if (dl_sys_tcp_listening(ports, err) != 0)
+    return push_error(L, err);
+  lua_createtable(L, 0, 16);
+  for (int p = 0; p < 65536; p++) {
+    if (ports[p >> 3] & (1u << (p & 7))) {
+      lua_pushboolean(L, 1);
+      lua_rawseti(L, -2, p);
+    }
+  }
+  return 1;
 }
 
 /* sys.cgroup(root) -> { version=, memory_limit=, cpu_limit=, dir=,
@@ -725,6 +752,8 @@ static const luaL_Reg functions[] = {
     {"disk", l_sys_disk},
     {"load", l_sys_load},
     {"cgroup", l_sys_cgroup},
+    {"tcp_listening", l_sys_tcp_listening},
+    {"hash", l_sys_hash},
     {"now", l_sys_now},
     {"time", l_sys_time},
     {"sleep", l_sys_sleep},

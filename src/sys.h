@@ -56,6 +56,12 @@ int dl_sys_signal_default(int sig, char *err);
 int dl_sys_signal_pending(void); /* the last caught signal, 0 if none */
 void dl_sys_signal_clear(void);
 
+/* ---- network (sys_net.c) ---- */
+
+/* The TCP ports (IPv4 and IPv6) a socket listens on, as a bit set: port p
+ * is in use when ports[p >> 3] & (1 << (p & 7)).  0 or -1. */
+int dl_sys_tcp_listening(uint8_t ports[8192], char *err);
+
 /* ---- cgroups (sys_cgroup.c) ---- */
 
 struct dl_sys_cgroup {

@@ -30,10 +30,17 @@ end
 
 -- array.sorted_keys(t) -> the keys of t (may be nil) in a plain table, in
 -- the order of their string forms: output never depends on pairs()
+local function by_string(a, b) return tostring(a) < tostring(b) end
+
 function M.sorted_keys(t)
-  local keys = {}
-  for k in pairs(t or {}) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local keys, n, plain = {}, 0, true
+  for k in pairs(t or {}) do
+    n = n + 1
+    keys[n] = k
+    if plain and type(k) ~= "string" then plain = false end
+  end
+  -- all strings (the common case): the same order without a comparator
+  if plain then table.sort(keys) else table.sort(keys, by_string) end
   return keys
 end
 

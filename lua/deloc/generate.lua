@@ -93,7 +93,7 @@ function M.compose_file(plan, path, opts)
   local text, err = compose.text(plan, { secrets_dir = secrets_dir })
   if not text then return nil, errors.wrap("IO_ERROR", err) end
   if opts.secrets ~= false then
-    local ok, serr = require("deloc.adapters.docker.secrets").ensure(plan, root)
+    local ok, serr = require("deloc.secret_files").ensure(plan, root)
     if not ok then return nil, serr end
   end
   local ok, werr = sys.write_atomic(path, text, 420)
@@ -126,6 +126,19 @@ local function unique(base)
     f:close()
   end
   return base .. tag
+end
+
+-- A file of a tree being built in our own new directory: nobody else can
+-- reach it before the rename, so a plain write does (no fsync a file: the
+-- tree is complete or absent, and generated again on demand).
+local function write_new(path, text)
+  local f, err = io.open(path, "wb")
+  if not f then return nil, err end
+  local ok, werr = f:write(text)
+  local cok, cerr = f:close()
+  if not ok then return nil, werr end
+  if not cok then return nil, cerr end
+  return true
 end
 
 -- write_tree(dir, files, is_ours, force) -> true | nil, err
@@ -161,7 +174,7 @@ local function write_tree(dir, files, is_ours, force)
   for _, p in ipairs(paths) do
     local full = tmp .. "/" .. p
     ok, err = sys.mkdir_p(dirname(full), 493)
-    if ok then ok, err = sys.write_atomic(full, files[p], 420) end
+    if ok then ok, err = write_new(full, files[p]) end
     if not ok then
       remove_tree(tmp)
       return io_error(("cannot write '%s': %s"):format(dir .. "/" .. p, why(err)), nil, dir)

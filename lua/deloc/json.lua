@@ -15,7 +15,12 @@ M.null = cjson.null
 M.array = array.of
 
 local encode_string = cjson.encode
+local find, format = string.find, string.format
+local concat, sort = table.concat, table.sort
+
 local function string_literal(s)
+  -- most strings need no escape: quoted as they are, no call into cjson
+  if not find(s, '[%c"\\/\127-\255]') then return '"' .. s .. '"' end
   -- cjson escapes '/' as '\/'; both are valid, the plain one reads better.
   return (encode_string(s):gsub("\\/", "/"))
 end
@@ -25,14 +30,14 @@ local function number_literal(n)
     error("cannot encode " .. tostring(n) .. " as JSON", 0)
   end
   if n == math.floor(n) and math.abs(n) < 2 ^ 53 then
-    return ("%d"):format(n)
+    return format("%d", n)
   end
   -- the shortest form that reads back as the same number (0.15, not 0.14999999999999999)
   for digits = 15, 16 do
-    local s = ("%." .. digits .. "g"):format(n)
+    local s = format("%." .. digits .. "g", n)
     if tonumber(s) == n then return s end
   end
-  return ("%.17g"):format(n)
+  return format("%.17g", n)
 end
 
 local function is_sequence(t)
@@ -44,71 +49,105 @@ local function is_sequence(t)
   return count == n
 end
 
-local function encode(v, out, indent, depth, seen)
-  local t = type(v)
-  if t == "string" then
-    out[#out + 1] = string_literal(v)
-  elseif t == "number" then
-    out[#out + 1] = number_literal(v)
-  elseif t == "boolean" then
-    out[#out + 1] = v and "true" or "false"
-  elseif v == nil or v == M.null then
-    out[#out + 1] = "null"
-  elseif t == "table" then
-    if seen[v] then error("cannot encode a table that contains itself", 0) end
-    if depth > 200 then error("cannot encode: nesting deeper than 200", 0) end
-    seen[v] = true
-    local nl = indent and ("\n" .. indent:rep(depth + 1)) or ""
-    local close = indent and ("\n" .. indent:rep(depth)) or ""
-    local colon = indent and ": " or ":"
-    if is_sequence(v) then
-      if #v == 0 then
-        out[#out + 1] = "[]"
-      else
-        out[#out + 1] = "["
-        for i = 1, #v do
-          if i > 1 then out[#out + 1] = "," end
-          out[#out + 1] = nl
-          encode(v[i], out, indent, depth + 1, seen)
-        end
-        out[#out + 1] = close .. "]"
-      end
-    else
-      local keys = {}
-      for k in pairs(v) do
-        local tk = type(k)
-        if tk ~= "string" and tk ~= "number" then
-          error("cannot encode a " .. tk .. " key as JSON", 0)
-        end
-        keys[#keys + 1] = k
-      end
-      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-      if #keys == 0 then
-        out[#out + 1] = "{}"
-      else
-        out[#out + 1] = "{"
-        for i, k in ipairs(keys) do
-          if i > 1 then out[#out + 1] = "," end
-          out[#out + 1] = nl
-          out[#out + 1] = string_literal(tostring(k))
-          out[#out + 1] = colon
-          encode(v[k], out, indent, depth + 1, seen)
-        end
-        out[#out + 1] = close .. "}"
-      end
+local function by_string(a, b) return tostring(a) < tostring(b) end
+
+-- the keys of a mapping, sorted as strings (a plain sort when all are strings)
+local function sorted_keys(v)
+  local keys, n, plain = {}, 0, true
+  for k in pairs(v) do
+    local tk = type(k)
+    if tk ~= "string" then
+      if tk ~= "number" then error("cannot encode a " .. tk .. " key as JSON", 0) end
+      plain = false
     end
-    seen[v] = nil
-  else
-    error("cannot encode a " .. t .. " as JSON", 0)
+    n = n + 1
+    keys[n] = k
   end
+  if plain then sort(keys) else sort(keys, by_string) end
+  return keys, n
+end
+
+-- The encoder's state: the output pieces, their count, the indent strings
+-- by depth and the tables being encoded (a cycle is an error).
+local function encoder(indent)
+  local out, n, seen = {}, 0, {}
+  -- keys and many values repeat: each string is made a literal once
+  local literal = setmetatable({}, { __index = function(t, s)
+    local l = string_literal(s)
+    t[s] = l
+    return l
+  end })
+  local nls, closes = {}, {}
+  local colon = indent and ": " or ":"
+  local function nl(depth)
+    if not indent then return "" end
+    local s = nls[depth]
+    if not s then s = "\n" .. indent:rep(depth + 1); nls[depth] = s end
+    return s
+  end
+  local function close(depth)
+    if not indent then return "" end
+    local s = closes[depth]
+    if not s then s = "\n" .. indent:rep(depth); closes[depth] = s end
+    return s
+  end
+  local encode
+  local function sequence(v, depth)
+    local len = #v
+    if len == 0 then n = n + 1; out[n] = "[]"; return end
+    local sep = nl(depth)
+    n = n + 1; out[n] = "["
+    for i = 1, len do
+      if i > 1 then n = n + 1; out[n] = "," end
+      n = n + 1; out[n] = sep
+      encode(v[i], depth + 1)
+    end
+    n = n + 1; out[n] = close(depth) .. "]"
+  end
+  local function mapping(v, depth)
+    local keys, count = sorted_keys(v)
+    if count == 0 then n = n + 1; out[n] = "{}"; return end
+    local sep = nl(depth)
+    n = n + 1; out[n] = "{"
+    for i = 1, count do
+      local k = keys[i]
+      if i > 1 then n = n + 1; out[n] = "," end
+      out[n + 1] = sep
+      out[n + 2] = literal[type(k) == "string" and k or tostring(k)]
+      out[n + 3] = colon
+      n = n + 3
+      encode(v[k], depth + 1)
+    end
+    n = n + 1; out[n] = close(depth) .. "}"
+  end
+  function encode(v, depth)
+    local t = type(v)
+    if t == "string" then
+      n = n + 1; out[n] = literal[v]
+    elseif t == "number" then
+      n = n + 1; out[n] = number_literal(v)
+    elseif t == "boolean" then
+      n = n + 1; out[n] = v and "true" or "false"
+    elseif v == nil or v == M.null then
+      n = n + 1; out[n] = "null"
+    elseif t == "table" then
+      if seen[v] then error("cannot encode a table that contains itself", 0) end
+      if depth > 200 then error("cannot encode: nesting deeper than 200", 0) end
+      seen[v] = true
+      if is_sequence(v) then sequence(v, depth) else mapping(v, depth) end
+      seen[v] = nil
+    else
+      error("cannot encode a " .. t .. " as JSON", 0)
+    end
+  end
+  return encode, function() return concat(out, "", 1, n) end
 end
 
 function M.encode(value, opts)
-  local out = {}
-  local indent = opts and opts.indent and "  " or nil
-  local ok, err = pcall(encode, value, out, indent, 0, {})
+  local encode, text = encoder(opts and opts.indent and "  " or nil)
+  local ok, err = pcall(encode, value, 0)
   if not ok then return nil, err end
-  return table.concat(out)
+  return text()
 end
 
 -- decode(text) -> value | nil, "invalid JSON: ..."

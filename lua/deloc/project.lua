@@ -16,7 +16,7 @@
 local yaml = require("deloc.yaml")
 local errors = require("deloc.errors")
 local recipe = require("deloc.recipe")
-local planner = require("deloc.planner")
+local overrides = require("deloc.plan.overrides")
 local profiles = require("deloc.profiles")
 
 local M = {}
@@ -110,10 +110,10 @@ function M.parse(text, name, dir)
   end
   if p.target and p.target ~= "docker" and p.target ~= "kubernetes" then
     return bad(value_at(doc, "target"), ("unknown target '%s'%s"):format(p.target,
-      recipe.hint(p.target, planner.TARGETS)), "targets: docker, kubernetes")
+      recipe.hint(p.target, overrides.TARGETS)), "targets: docker, kubernetes")
   end
   if doc.reserve ~= nil then
-    local r, err = planner.reserve(doc.reserve)
+    local r, err = overrides.reserve(doc.reserve)
     if not r then return bad(value_at(doc, "reserve"), err.message) end
     p.reserve = r
   end
@@ -146,7 +146,7 @@ function M.parse(text, name, dir)
         if not ok then return bad(at(svcs, n), ("'%s' is not a valid service name: %s"):format(n, why)) end
         local o = svcs[n]
         if o == yaml.null then o = {} end
-        local okc, kp, msg = planner.check_override(o)
+        local okc, kp, msg = overrides.check(o)
         if not okc then
           -- walk the key path to the deepest table we have marks for
           local t, parent, pkey = o, svcs, n

@@ -383,6 +383,12 @@ end
 
 M.environ = native.environ -- sys.environ() -> { NAME = value, ... }
 M.pid = native.pid         -- sys.pid() -> this process's id
+-- sys.tcp_listening() -> { [port] = true } | nil, err: TCP ports with a
+-- listening socket (IPv4 and IPv6), from the kernel's socket diagnostics
+M.tcp_listening = native.tcp_listening
+-- sys.hash(s) -> 16 hex digits: FNV-1a 64 (telling configurations apart; no
+-- security boundary)
+M.hash = native.hash
 
 -- ---- processes ----
 

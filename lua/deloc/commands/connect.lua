@@ -44,25 +44,13 @@ local function secret_value(opts, svc, name)
   return (v:gsub("%s+$", ""))
 end
 
--- The target-specific part of a URL: the host port published for a
--- container port of the running service.
+-- The host port published for a container port of the running service.
 local function host_port(opts, target, container_port)
-  local name, err = targets.name(opts)
-  if not name then return nil, err end
-  if name ~= "docker" then
-    return nil, errors.new("USAGE", ("connect is not available for the %s target yet"):format(name),
-      { hint = "use --target docker" })
-  end
-  local project
-  project, err = require("deloc.cmdutil").project(opts)
-  if not project then return nil, err end
-  local c
-  c, err = require("deloc.adapters.docker").connect()
-  if not c then return nil, err end
-  local row
-  row, err = require("deloc.adapters.docker.exec").find(c, project.name, target)
+  local driver, c, project = exec.driver(opts, "connect", "find_container")
+  if not driver then return nil, c end
+  local row, err = driver.find_container(c, project.name, target)
   if not row then return nil, err end
-  for _, p in ipairs(row.ports) do
+  for _, p in ipairs(row.ports or {}) do
     local host = p:match(":(%d+)%->" .. container_port .. "/tcp$")
     if host then return host end
   end

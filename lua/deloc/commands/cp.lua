@@ -54,22 +54,11 @@ local function progress(opts)
   end
 end
 
--- The one target-specific part: the copy itself.
 local function copy(opts, from, to, on_progress)
-  local name, err = targets.name(opts)
-  if not name then return nil, err end
-  if name ~= "docker" then
-    return nil, errors.new("USAGE", ("cp is not available for the %s target yet"):format(name),
-      { hint = "use --target docker, or kubectl cp for now" })
-  end
-  local project
-  project, err = require("deloc.cmdutil").project(opts)
-  if not project then return nil, err end
-  local c
-  c, err = require("deloc.adapters.docker").connect()
-  if not c then return nil, err end
-  return require("deloc.adapters.docker.archive").for_driver(c, project.name,
-    from.service and from or from.path, to.service and to or to.path, { on_progress = on_progress })
+  local driver, c, project = exec.driver(opts, "cp", "copy")
+  if not driver then return nil, c end
+  return driver.copy(c, project.name, from.service and from or from.path, to.service and to or to.path,
+    { on_progress = on_progress })
 end
 
 function M.run(opts, rest)

@@ -82,24 +82,32 @@ function M.want_tty(opts)
   return term.isatty("stdin") and term.isatty("stdout")
 end
 
--- The one target-specific function: run argv in target with the terminal
--- or pipes of this process.  -> exit code | nil, err
--- eopts = { tty=, stdin=, env=, user=, workdir= }
-function M.exec(opts, target, argv, eopts)
+-- The target's driver and its connection, for the verbs only some targets
+-- have (exec_process, copy, find_container): a clear error where it has not.
+-- -> driver, conn, project | nil, err
+function M.driver(opts, verb, method)
   local name, err = targets.name(opts)
   if not name then return nil, err end
-  if name ~= "docker" then
-    return nil, errors.new("USAGE", ("exec is not available for the %s target yet"):format(name),
-      { hint = "use --target docker, or kubectl exec for now" })
+  local driver = targets.driver(name)
+  if not driver[method] then
+    return nil, errors.new("USAGE", ("%s is not available for the %s target yet"):format(verb, name),
+      { hint = "use --target docker" .. (name == "kubernetes" and (", or kubectl " .. verb .. " for now") or "") })
   end
   local project
   project, err = require("deloc.cmdutil").project(opts)
   if not project then return nil, err end
   local c
-  c, err = require("deloc.adapters.docker").connect()
+  c, err = driver.connect()
   if not c then return nil, err end
-  local r
-  r, err = require("deloc.adapters.docker.exec").for_driver(c, project.name, target, argv, eopts)
+  return driver, c, project
+end
+
+-- Runs argv in target with the terminal or pipes of this process.
+-- eopts = { tty=, stdin=, env=, user=, workdir= } -> exit code | nil, err
+function M.exec(opts, target, argv, eopts)
+  local driver, c, project = M.driver(opts, "exec", "exec_process")
+  if not driver then return nil, c end
+  local r, err = driver.exec_process(c, project.name, target, argv, eopts)
   if not r then return nil, err end
   return r.code
 end

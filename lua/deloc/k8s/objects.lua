@@ -32,6 +32,7 @@
 -- Every pod runs under Pod Security "restricted" unless the recipe says it
 -- cannot (restricted = false), which the pod's annotation then explains.
 local array = require("deloc.array")
+local facts = require("deloc.plan.facts")
 
 local M = {}
 
@@ -153,12 +154,12 @@ end
 local function kescape(s) return (tostring(s):gsub("%$", "$$$$")) end
 
 local function restricted_container_context(comp, uid, gid)
-  local caps = { drop = array.of({ "ALL" }) }
-  if comp.capabilities and #comp.capabilities > 0 then caps.add = strings(comp.capabilities) end
+  local caps = { drop = strings(comp.cap_drop) }
+  if #comp.cap_add > 0 then caps.add = strings(comp.cap_add) end
   local sc = {
-    allowPrivilegeEscalation = false,
+    allowPrivilegeEscalation = not comp.no_new_privileges,
     capabilities = caps,
-    readOnlyRootFilesystem = comp.read_only and true or false,
+    readOnlyRootFilesystem = comp.read_only,
     seccompProfile = { type = "RuntimeDefault" },
   }
   if comp.restricted ~= false and (uid == nil or uid ~= 0) then sc.runAsNonRoot = true end
@@ -200,15 +201,13 @@ local function probes(h)
   }
 end
 
+-- the component a planned dependency names (the plan resolved a dependency
+-- on a whole service to its primary component)
 local function find_component(plan, dep)
   local svc = plan.services[dep.service]
   if not svc then return nil end
-  local name = dep.component
-  if not name then
-    local order = svc.component_order or sorted_keys(svc.components)
-    name = svc.primary or order[#order]
-  end
-  return svc.components[name] and svc, svc.components[name]
+  local comp = svc.components[dep.component]
+  return comp and svc, comp
 end
 
 local function first_port(comp)
@@ -299,7 +298,7 @@ local function waits(ctx, svc, comp)
 end
 
 local function pod_template(ctx, svc, comp, n)
-  local plan, p = ctx.plan, ctx.p
+  local p = ctx.p
   local uid, gid = user_ids(comp.user)
   local container = {
     name = dns(comp.name),
@@ -568,6 +567,7 @@ function M.build(plan, params)
   if type(plan) ~= "table" or type(plan.services) ~= "table" then
     error("k8s.objects.build: expects a plan", 2)
   end
+  facts.complete(plan)
   params = params or concrete_params(plan)
   local ctx = build_context(plan, params)
   local sa = { apiVersion = "v1", kind = "ServiceAccount",
