@@ -75,12 +75,12 @@ describe("docker: exec over TCP and TLS #e2e", function()
   end
 
   local function check(env)
-    local code, out, err = e2e.deloc({ "exec", "box", "--", "sh", "-c", "cat; echo done; exit 5" },
+    local code, out, err, _ = e2e.deloc({ "exec", "box", "--", "sh", "-c", "cat; echo done; exit 5" },
       { cwd = dir, env = env, stdin = "through the relay\n" })
     assert.equal(5, code, "stdout: " .. tostring(out) .. " stderr: " .. tostring(err))
     assert.equal("through the relay\ndone\n", out)
     assert(sys.write_atomic(dir .. "/f.txt", "remote copy\n"))
-    code, out, err = e2e.deloc({ "cp", "f.txt", "box:/data/" }, { cwd = dir, env = env })
+    code, _, err = e2e.deloc({ "cp", "f.txt", "box:/data/" }, { cwd = dir, env = env })
     assert.equal(0, code, err)
     code, out = e2e.deloc({ "exec", "box", "cat", "/data/f.txt" }, { cwd = dir, env = env, stdin = "" })
     assert.equal(0, code)
