@@ -4,6 +4,7 @@
 local sys = require("deloc.sys")
 local e2e = dofile("spec/support/e2e.lua")
 local images = dofile("spec/support/images.lua")
+local terminal = dofile("spec/support/terminal.lua")
 
 describe("docker: connect #e2e", function()
   local project, dir, env
@@ -88,31 +89,16 @@ describe("docker: connect #e2e", function()
   end)
 
   describe("on a terminal", function()
-    local session = ("deloc-connect-%d"):format(sys.pid())
-    local function tmux(...) return sys.spawn({ argv = { "tmux", ... } }) end
-    local function screen() return tmux("capture-pane", "-p", "-t", session).stdout end
-    local function wait_for(pattern)
-      local deadline = sys.now() + 20
-      while sys.now() < deadline do
-        if screen():find(pattern, 1, true) then return true end
-        sys.sleep(0.05)
-      end
-      error("screen never showed " .. pattern .. ":\n" .. screen())
-    end
-    local function type_line(text)
-      tmux("send-keys", "-t", session, "-l", text)
-      tmux("send-keys", "-t", session, "Enter")
-    end
-    after_each(function() tmux("kill-session", "-t", session) end)
+    local t = terminal.new("connect")
+    after_each(function() t:kill() end)
 
     it("runs psql interactively; no process shows the password in argv or a readable env", function()
       local cmd = ("cd %s && DELOC_IMAGES=%s NO_COLOR=1 %s connect postgres; echo EXIT=$?; sleep 60")
         :format(dir, env.DELOC_IMAGES, e2e.bin())
-      local r = tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "30", cmd)
-      assert.equal(0, r.status, r.stderr)
-      wait_for("deloc=#")
-      type_line("select 6 * 7 as answer \\g") -- tmux reads a trailing ; as its own
-      wait_for("42")
+      t:start(cmd, { x = 120 })
+      t:wait_for("deloc=#", 30)
+      t:type_line("select 6 * 7 as answer \\g")
+      t:wait_for("42")
       -- while psql runs: every process's argv and environment, as the
       -- postgres user (root in the container, without capabilities, may
       -- not even read another uid's environment)
@@ -126,8 +112,8 @@ describe("docker: connect #e2e", function()
       -- the pgpass file: 0600 in a 0700 directory of the postgres user
       assert.matches("drwx------%s+%d+%s+postgres", out)
       assert.matches("%-rw%-%-%-%-%-%-%-%s+%d+%s+postgres%s+postgres%s+%d+%s.-pgpass", out)
-      type_line("\\q")
-      wait_for("EXIT=0")
+      t:type_line("\\q")
+      t:wait_for("EXIT=0")
     end)
   end)
 end)

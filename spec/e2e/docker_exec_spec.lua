@@ -3,6 +3,7 @@
 local sys = require("deloc.sys")
 local e2e = dofile("spec/support/e2e.lua")
 local images = dofile("spec/support/images.lua")
+local terminal = dofile("spec/support/terminal.lua")
 
 local SHELL_RECIPES = e2e.root .. "/spec/fixtures/shell/recipes"
 
@@ -87,37 +88,21 @@ describe("docker: exec and shell #e2e", function()
   end)
 
   describe("on a terminal", function()
-    local session = ("deloc-exec-%d"):format(sys.pid())
-    local function tmux(...) return sys.spawn({ argv = { "tmux", ... } }) end
-    local function screen() return tmux("capture-pane", "-p", "-t", session).stdout end
-    local function wait_for(pattern)
-      local deadline = sys.now() + 15
-      while sys.now() < deadline do
-        if screen():find(pattern, 1, true) then return true end
-        sys.sleep(0.05)
-      end
-      error("screen never showed " .. pattern .. ":\n" .. screen())
-    end
-    local function type_line(text)
-      tmux("send-keys", "-t", session, "-l", text)
-      tmux("send-keys", "-t", session, "Enter")
-    end
-
-    after_each(function() tmux("kill-session", "-t", session) end)
+    local t = terminal.new("exec")
+    after_each(function() t:kill() end)
 
     it("gets a terminal of the window's size, follows a resize, restores the local one", function()
       local cmd = ("cd %s && NO_COLOR=1 %s exec box sh; echo EXIT=$?; stty -a; sleep 60"):format(dir, e2e.bin())
-      local r = tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", cmd)
-      assert.equal(0, r.status, r.stderr)
-      wait_for("/ $")
-      type_line("tty; stty size")
-      wait_for("30 100")
-      assert.matches("/dev/pts/", screen(), 1, true)
-      tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
+      t:start(cmd)
+      t:wait_for("/ $")
+      t:type_line("tty; stty size")
+      t:wait_for("30 100")
+      assert.matches("/dev/pts/", t:screen(), 1, true)
+      t:resize(120, 40)
       sys.sleep(0.5)
-      type_line("stty size; exit 4")
-      wait_for("EXIT=4")
-      local s = screen()
+      t:type_line("stty size; exit 4")
+      t:wait_for("EXIT=4")
+      local s = t:screen()
       assert.matches("40 120", s, 1, true)
       -- the local terminal is cooked again: canonical mode and echo are on
       assert.matches("[^-]icanon", s)
@@ -126,18 +111,14 @@ describe("docker: exec and shell #e2e", function()
 
     it("restores the local terminal when a signal ends it", function()
       local cmd = ("cd %s && NO_COLOR=1 %s exec box sh; echo EXIT=$?; stty -a; sleep 60"):format(dir, e2e.bin())
-      local r = tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", cmd)
-      assert.equal(0, r.status, r.stderr)
-      wait_for("/ $")
-      -- deloc is the pane's shell's child
-      local shell_pid = tmux("display-message", "-p", "-t", session, "#{pane_pid}").stdout:match("%d+")
-      local children = sys.read_file(("/proc/%s/task/%s/children"):format(shell_pid, shell_pid)) or ""
-      local pid = tonumber(children:match("%d+"))
+      t:start(cmd)
+      t:wait_for("/ $")
+      local pid = t:pid()
       assert.truthy(pid, "no deloc under the pane's shell")
       assert.matches("deloc", sys.read_file("/proc/" .. pid .. "/cmdline"), 1, true)
       assert(sys.kill(pid, "TERM"))
-      wait_for("EXIT=130")
-      local s = screen()
+      t:wait_for("EXIT=130")
+      local s = t:screen()
       assert.matches("[^-]icanon", s)
       assert.matches("[^-]echo ", s)
     end)

@@ -80,14 +80,9 @@ local function fill_url(opts, recipe, target, tmpl)
 end
 
 function M.run(opts, rest)
-  local o, after = exec.parse(M, opts, rest)
-  if not o then return nil, after end
-  if o.help then
-    io.stdout:write(require("deloc.cli").help_text(M))
-    return 0
-  end
-  local target, err = exec.target(after[1], o)
-  if not target then return nil, err end
+  local o, target, after = exec.start(M, opts, rest)
+  if not o then return o == false and 0 or nil, target end
+  local err
   local recipe
   recipe, err = require("deloc.api").recipe(target.service, { file = o.file })
   if not recipe then return nil, err end

@@ -50,9 +50,23 @@ function M.parse(cmd, opts, rest)
   return parsed, after
 end
 
+-- What exec, shell and connect do first: options up to SERVICE, --help,
+-- the target.  -> o, target, after | false (help was shown) | nil, err
+function M.start(cmd, opts, rest)
+  local o, after = M.parse(cmd, opts, rest)
+  if not o then return nil, after end
+  if o.help then
+    io.stdout:write(require("deloc.cli").help_text(cmd))
+    return false
+  end
+  local target, err = M.target(after[1], o, cmd.usage)
+  if not target then return nil, err end
+  return o, target, after
+end
+
 -- "spark.worker" -> { service = "spark", component = "worker", replica = n }
-function M.target(word, opts)
-  if not word or word == "" then return usage("which service?", "deloc exec SERVICE CMD...") end
+function M.target(word, opts, hint)
+  if not word or word == "" then return usage("which service?", hint or "deloc exec SERVICE CMD...") end
   local svc, comp = word:match("^([%w_-]+)%.([%w_-]+)$")
   svc = svc or word:match("^[%w_-]+$")
   if not svc then return usage(("'%s' is not SERVICE or SERVICE.COMPONENT"):format(word)) end
@@ -113,14 +127,9 @@ function M.exec(opts, target, argv, eopts)
 end
 
 function M.run(opts, rest)
-  local o, after = M.parse(M, opts, rest)
-  if not o then return nil, after end
-  if o.help then
-    io.stdout:write(require("deloc.cli").help_text(M))
-    return 0
-  end
-  local target, err = M.target(after[1], o)
-  if not target then return nil, err end
+  local o, target, after = M.start(M, opts, rest)
+  if not o then return o == false and 0 or nil, target end
+  local err
   local argv = {}
   for i = 2, #after do argv[#argv + 1] = after[i] end
   if argv[1] == "--" then table.remove(argv, 1) end

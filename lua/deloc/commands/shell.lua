@@ -19,14 +19,9 @@ M.ARGV = { "/bin/sh", "-c",
   'if command -v bash >/dev/null 2>&1; then exec bash "$@"; else exec sh "$@"; fi', "sh" }
 
 function M.run(opts, rest)
-  local o, after = exec.parse(M, opts, rest)
-  if not o then return nil, after end
-  if o.help then
-    io.stdout:write(require("deloc.cli").help_text(M))
-    return 0
-  end
-  local target, err = exec.target(after[1], o)
-  if not target then return nil, err end
+  local o, target, after = exec.start(M, opts, rest)
+  if not o then return o == false and 0 or nil, target end
+  local err
   if after[2] then
     return nil, require("deloc.errors").new("USAGE", "shell takes no command",
       { hint = "deloc exec " .. after[1] .. " -- CMD..." })
