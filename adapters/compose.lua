@@ -96,7 +96,7 @@ local function find_component(plan, dep)
 end
 
 local SERVICE_KEYS = {
-  "image", "entrypoint", "command", "user", "environment", "ports", "volumes", "tmpfs",
+  "image", "build", "entrypoint", "command", "user", "environment", "ports", "volumes", "tmpfs",
   "secrets", "networks", "depends_on", "healthcheck", "restart", "scale", "mem_limit", "cpus",
   "pids_limit", "read_only", "cap_drop", "cap_add", "security_opt", "stop_grace_period",
   "init", "labels",
@@ -162,6 +162,12 @@ end
 local function service_of(plan, comp)
   local s = yaml.ordered({}, SERVICE_KEYS)
   s.image = comp.image
+  if comp.build then
+    -- built from the project's files: Compose reads the context relative to
+    -- the Compose file, so the file belongs in the project directory
+    s.build = yaml.ordered({ context = comp.build.context, dockerfile = comp.build.dockerfile },
+      { "context", "dockerfile" })
+  end
   if comp.entrypoint then s.entrypoint = seq(comp.entrypoint) end
   if comp.command then s.command = seq(comp.command) end
   s.user = comp.user

@@ -307,13 +307,18 @@ function M.remove(c, project, opts)
 end
 
 -- docker.clean(c, project) -> summary | nil, err: every container (helpers
--- too), volume and network labelled for the project, whatever state.
+-- too), volume and network labelled for the project, whatever state, and the
+-- images built for it (summary.images).
 function M.clean(c, project, opts)
   opts = opts or {}
   opts.volumes = true
   opts.services = nil
   opts.timeout = opts.timeout or 2
-  return M.remove(c, project, opts)
+  local out, err = M.remove(c, project, opts)
+  if not out then return nil, err end
+  out.images, err = require("deloc.adapters.docker.image_build").remove_images(c, project)
+  if not out.images then return nil, err end
+  return out
 end
 
 -- The rest loads on first use (status and up do not pay for them).

@@ -43,6 +43,14 @@ describe("build", function()
     end
   end)
 
+  it("hands the build to Compose", function()
+    local d = project("services:\n  web: {}\n")
+    finally(function() rm(d) end)
+    local plan = assert(api.plan({ file = d .. "/deloc.yaml", capacity = CAPACITY }))
+    local text = require("deloc.generate").compose(plan)
+    assert.matches("\n    image: deloc%-b/web:build\n    build:\n      context: app\n      dockerfile: Dockerfile\n", text)
+  end)
+
   it("is a clear error on Kubernetes", function()
     local d = project("services:\n  web: {}\n")
     finally(function() rm(d) end)

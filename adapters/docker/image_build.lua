@@ -8,6 +8,7 @@
 --     "deloc-<project>/<service>[-<component>]:<hash of the context>"; the
 --     same files give the same tag, so the container is recreated only when
 --     the context changes.  Cached for the run.
+--   image_build.remove_images(c, project) -> { tags } | nil, err   (deloc clean)
 --   image_build.ensure(run, image, service, emit, comp) -> true | nil, err
 --     builds comp's image unless the engine has that tag already; progress
 --     (each Dockerfile step) goes to emit("building", text).
@@ -199,6 +200,20 @@ function M.ensure(run, image, service, emit, comp)
       hint = ("see the Dockerfile %s in %s"):format(comp.build.dockerfile, comp.build.context) })
   end
   return true
+end
+
+-- The images built for the project (labelled by POST /build), every tag.
+function M.remove_images(c, project)
+  local list, err = c:get("/images/json", { filters = json.encode({ label = { "dev.deloc.project=" .. project } }) })
+  if not list then return nil, err end
+  local out = {}
+  for _, img in ipairs(list) do
+    local ok, derr = c:delete("/images/" .. img.Id, { force = 1 })
+    if not ok and not (errors.is(derr) and derr.status == 404) then return nil, derr end
+    for _, t in ipairs(img.RepoTags or {}) do out[#out + 1] = t end
+  end
+  table.sort(out)
+  return out
 end
 
 return M
