@@ -28,12 +28,12 @@ local RULES = {
   { "^deloc%.recipe$", MODEL }, { "^deloc%.registry$", MODEL }, { "^deloc%.project$", MODEL },
   { "^deloc%.profiles$", MODEL }, { "^deloc%.planner$", MODEL }, { "^deloc%.plan%.", MODEL },
   { "^deloc%.health$", MODEL }, { "^deloc%.state$", MODEL }, { "^deloc%.secret_files$", MODEL },
-  { "^deloc%.secrets$", MODEL }, { "^deloc%.mounts$", MODEL }, { "^deloc%.exports$", MODEL },
+  { "^deloc%.secrets$", MODEL }, { "^deloc%.drivers$", MODEL }, { "^deloc%.converge$", MODEL }, { "^deloc%.filesink$", CORE }, { "^deloc%.mounts$", MODEL }, { "^deloc%.exports$", MODEL },
   { "^deloc%.adapters%.", ADAPTERS }, { "^deloc%.k8s%.", ADAPTERS }, { "^deloc%.kubeconfig$", ADAPTERS },
   { "^deloc$", CLI }, { "^deloc%.api$", CLI }, { "^deloc%.cli$", CLI }, { "^deloc%.args$", CLI },
   { "^deloc%.cmdutil$", CLI }, { "^deloc%.commands%.", CLI }, { "^deloc%.targets$", CLI },
   { "^deloc%.run$", CLI }, { "^deloc%.repl$", CLI }, { "^deloc%.generate$", CLI },
-  { "^deloc%.ui%.", CLI }, { "^deloc%.init$", CLI },
+  { "^deloc%.ui%.", CLI }, { "^deloc%.init$", CLI }, { "^deloc%.session$", CLI }, { "^deloc%.stack$", CLI },
   { "^recipes%.", MODEL },
 }
 
@@ -51,42 +51,6 @@ end
 -- why it is still here.  The list only shrinks: an edge that is gone must
 -- leave it (the spec fails on a stale entry), and the lead requires it empty.
 local ALLOWED = {
-  -- driver branch: the Docker driver's CLI glue and the second Kubernetes
-  -- command set go when commands are one a verb over the driver interface
-  ["deloc.adapters.docker.cli -> deloc.api"] = "driver: adapters require the CLI",
-  ["deloc.adapters.docker.cli -> deloc.cmdutil"] = "driver: adapters require the CLI",
-  ["deloc.adapters.kubernetes.commands -> deloc.api"] = "driver: commands.lua is to be deleted",
-  ["deloc.adapters.kubernetes.commands -> deloc.cmdutil"] = "driver: commands.lua is to be deleted",
-  ["deloc.adapters.kubernetes.commands -> deloc.commands.plan"] = "driver: commands.lua is to be deleted",
-  -- driver branch: commands name the Docker driver (one command a verb over
-  -- the driver interface, reached through deloc.targets, removes these)
-  ["deloc.commands.backup -> deloc.adapters.docker"] = "driver",
-  ["deloc.commands.backup -> deloc.adapters.docker.backup"] = "driver",
-  ["deloc.commands.backup -> deloc.adapters.docker.cli"] = "driver",
-  ["deloc.commands.clean -> deloc.adapters.docker"] = "driver",
-  ["deloc.commands.down -> deloc.adapters.docker"] = "driver",
-  ["deloc.commands.health -> deloc.adapters.docker"] = "driver",
-  ["deloc.commands.logs -> deloc.adapters.docker"] = "driver",
-  ["deloc.commands.logs -> deloc.adapters.docker.logs"] = "driver",
-  ["deloc.commands.resources -> deloc.adapters.docker.capacity"] = "driver",
-  ["deloc.commands.restore -> deloc.adapters.docker"] = "driver",
-  ["deloc.commands.restore -> deloc.adapters.docker.backup"] = "driver",
-  ["deloc.commands.restore -> deloc.adapters.docker.cli"] = "driver",
-  ["deloc.commands.scale -> deloc.adapters.docker"] = "driver",
-  ["deloc.commands.scale -> deloc.adapters.docker.apply"] = "driver",
-  ["deloc.commands.scale -> deloc.adapters.docker.cli"] = "driver",
-  ["deloc.commands.status -> deloc.adapters.docker"] = "driver",
-  ["deloc.commands.stop -> deloc.adapters.docker"] = "driver",
-  ["deloc.commands.up -> deloc.adapters.docker"] = "driver",
-  ["deloc.commands.up -> deloc.adapters.docker.apply"] = "driver",
-  ["deloc.commands.up -> deloc.adapters.docker.cli"] = "driver",
-  ["deloc.commands.update -> deloc.adapters.docker"] = "driver",
-  ["deloc.commands.update -> deloc.adapters.docker.apply"] = "driver",
-  ["deloc.commands.update -> deloc.adapters.docker.cli"] = "driver",
-  -- planner + driver: 'deloc plan' sizes a Docker plan to the engine; it asks
-  -- the driver (capacity in the driver interface, through deloc.targets)
-  -- once the interface offers it
-  ["deloc.commands.plan -> deloc.adapters.docker.capacity"] = "planner/driver: capacity via the driver interface",
   -- sandbox: the user environment (`deloc run`, REPL) hands programs the
   -- whole API; recipes use the same module for their strict environment
   ["deloc.sandbox -> deloc"] = "sandbox: user_base belongs with deloc.run / deloc.repl",

@@ -87,8 +87,9 @@ describe("state lifecycle", function()
   end)
 end)
 
-describe("up: which services a run changes", function()
-  local up = require("deloc.commands.up")
+describe("up: which services a run changes (the Docker driver's diff)", function()
+  local apply = require("deloc.adapters.docker.apply")
+  local up = { changing = function(plan, existing, ctx) return apply.diff(plan, existing, ctx).services end }
   local build = require("deloc.adapters.docker.build")
   local plan = {
     project = "demo", order = { "db", "pool" },

@@ -129,23 +129,27 @@ local function pull(run, image, service, emit)
   return true
 end
 
--- The project network, exactly one of that name.  A run killed while its
--- create was in flight can leave the engine with two networks of the same
--- name (its duplicate check is best effort); the extra empty ones go.
-local function ensure_network(run)
-  local c, plan = run.c, run.plan
-  local body = build.network(plan)
-  local nets, err = c:get("/networks", { filters = require("deloc.json").encode({ name = { body.Name } }) })
+-- The project's networks of that name, oldest first; extra ones (a run
+-- killed while its create was in flight, the engine's duplicate check being
+-- best effort) are removed: exactly one stays.
+local function dedupe_networks(c, name)
+  local nets, err = c:get("/networks", { filters = require("deloc.json").encode({ name = { name } }) })
   if not nets then return nil, err end
   local same = {}
   for _, n in ipairs(nets) do
-    if n.Name == body.Name then same[#same + 1] = n end
+    if n.Name == name then same[#same + 1] = n end
   end
-  if #same > 1 then
-    table.sort(same, function(a, b) return (a.Created or "") < (b.Created or "") end)
-    for i = 2, #same do c:delete("/networks/" .. same[i].Id) end
-  end
-  if #same > 0 then return true end
+  table.sort(same, function(a, b) return (a.Created or "") < (b.Created or "") end)
+  for i = 2, #same do c:delete("/networks/" .. same[i].Id) end
+  return #same
+end
+
+local function ensure_network(run)
+  local c, plan = run.c, run.plan
+  local body = build.network(plan)
+  local n, err = dedupe_networks(c, body.Name)
+  if not n then return nil, err end
+  if n > 0 then return true end
   local ok
   ok, err = c:post("/networks/create", nil, body)
   if not ok and not (errors.is(err) and err.status == 409) then return nil, err end
@@ -176,21 +180,35 @@ function M.remove_container(c, ctr, stop_timeout)
     end
   end
   local ok, err = c:delete("/containers/" .. id, { force = 1 })
+  if not ok and errors.is(err) and err.status == 409
+      and tostring(err.message):find("already in progress", 1, true) then
+    -- a killed run's removal the engine is still doing: wait until it is gone
+    for _ = 1, 60 do
+      local _, gerr = c:get("/containers/" .. id .. "/json")
+      if errors.is(gerr) and gerr.status == 404 then return true end
+      sched.sleep(0.25)
+    end
+  end
   if not ok and not (errors.is(err) and err.status == 404) then return nil, err end
   return true
 end
 
-local function create_and_start(run, svc, comp, replica, body, name)
+local function create_and_start(run, body, name)
   local c = run.c
   local r, err = c:post("/containers/create", { name = name }, body)
-  if not r and errors.is(err) and err.status == 409 then
-    -- A container of that name without our labels' match (e.g. made by hand
-    -- or by a run killed at the wrong moment): it is ours by name, replace it.
+  -- A container of that name we did not list (made by a run killed at the
+  -- wrong moment, whose create the engine finished after our list): it is
+  -- ours by its project label, so it is replaced; the engine may still be
+  -- busy with it for a moment.
+  for attempt = 1, 5 do
+    if r or not (errors.is(err) and err.status == 409) then break end
     local old = c:get("/containers/" .. name .. "/json")
-    if old and old.Config and old.Config.Labels and old.Config.Labels[L.project] == run.plan.project then
-      M.remove_container(c, { Id = old.Id, State = old.State and old.State.Status }, 5)
-      r, err = c:post("/containers/create", { name = name }, body)
+    if not (old and old.Config and old.Config.Labels and old.Config.Labels[L.project] == run.plan.project) then
+      break
     end
+    M.remove_container(c, { Id = old.Id, State = old.State and old.State.Status }, 5)
+    r, err = c:post("/containers/create", { name = name }, body)
+    if not r then sched.sleep(0.2 * attempt) end
   end
   if not r then
     if errors.is(err) and err.status == 404 then
@@ -201,6 +219,11 @@ local function create_and_start(run, svc, comp, replica, body, name)
   run.made.containers[#run.made.containers + 1] = r.Id
   local ok
   ok, err = c:post("/containers/" .. r.Id .. "/start")
+  if not ok and errors.is(err) and tostring(err.message):find("is ambiguous", 1, true) then
+    -- a duplicate network appeared after ours was ensured (a killed run's create)
+    dedupe_networks(c, build.network(run.plan).Name)
+    ok, err = c:post("/containers/" .. r.Id .. "/start")
+  end
   if not ok and not (errors.is(err) and err.status == 304) then
     err.message = ("cannot start %s: %s"):format(name, err.message)
     return nil, err, r.Id
@@ -208,19 +231,7 @@ local function create_and_start(run, svc, comp, replica, body, name)
   return r.Id
 end
 
--- ---- readiness bookkeeping ----
-
 local function key_of(service, component) return service .. "/" .. component end
-
-local function settle(run, key, ok, err)
-  run.ready[key]:set(ok, err)
-end
-
-local function wait_for(run, key)
-  local ev = run.ready[key]
-  if not ev then return true end -- not part of this plan: assume it is there
-  return ev:wait()
-end
 
 -- ---- what to do ----
 
@@ -268,157 +279,7 @@ function M.decide(plan, svc, comp, have, ctx)
   return plans, surplus, all_same
 end
 
--- ---- one component ----
-
-local function deploy_component(run, svc, comp)
-  local c, plan = run.c, run.plan
-  local key = key_of(svc.name, comp.name)
-  local started = sys.now()
-  local out = run.result.components[key]
-  local function emit(state, detail)
-    out.state, out.detail = state, detail
-    run.emit({ service = svc.name, component = comp.name, state = state, detail = detail,
-      elapsed = sys.now() - started })
-  end
-  local oneshot = comp.kind == "oneshot"
-
-  -- What it needs must be ready first.
-  local deps = comp.depends_on or {}
-  if #deps > 0 then
-    local names = {}
-    for _, d in ipairs(deps) do
-      local dk = key_of(d.service, d.component or d.service)
-      local r = run.ready[dk]
-      if r and not r:is_set() then names[#names + 1] = d.component ~= d.service and dk or d.service end
-    end
-    if #names > 0 then emit("waiting", "for " .. table.concat(names, ", ")) end
-    for _, d in ipairs(deps) do
-      local dk = key_of(d.service, d.component or d.service)
-      local ok, derr = wait_for(run, dk)
-      if not ok then
-        local who = (d.component and d.component ~= d.service) and (d.service .. "/" .. d.component) or d.service
-        local why = derr and derr.message or "failed"
-        local me = comp.name == svc.name and svc.name or key
-        return nil, errors.new("DEPLOYMENT_FAILED", ("%s: needs %s, which failed: %s")
-          :format(me, who, why:gsub("\n.*", "")), { dependency = who, cause = derr })
-      end
-    end
-    started = sys.now()
-  end
-  if run.interrupted() then return nil, errors.new("INTERRUPTED", "interrupted") end
-
-  if comp.build then -- the image's tag is the hash of the project's files
-    local tag, berr = require("deloc.adapters.docker.image_build").resolve(comp, run.root, plan.project)
-    if not tag then return nil, berr end
-  end
-  local plans, surplus, all_same = M.decide(plan, svc, comp, run.existing.by[key] or {},
-    { root = run.root, podman = run.c.podman })
-  if not all_same then
-    -- Shared prerequisites: secrets are on disk already; the network, the
-    -- image and the volumes once per run.
-    local ok, err = once(run.cache, "network", ensure_network, run)
-    if not ok then return nil, err end
-    ok, err = once(run.cache, "image:" .. comp.image, comp.build
-      and require("deloc.adapters.docker.image_build").ensure or pull, run, comp.image, svc.name, emit, comp)
-    if not ok then return nil, err end
-    for _, vname in ipairs(run.sorted(comp.volumes)) do
-      local vol = comp.volumes[vname]
-      ok, err = once(run.cache, "volume:" .. vol.name, ensure_volume, run, svc.name, vol)
-      if not ok then return nil, err end
-    end
-  end
-
-  for _, p in ipairs(plans) do
-    if run.interrupted() then return nil, errors.new("INTERRUPTED", "interrupted") end
-    if p.action == "recreate" then
-      emit("recreating", p.ctr.State ~= "running" and nil or "stopping the old container")
-      local ok, err = M.remove_container(c, p.ctr, oneshot and 1 or comp.stop_timeout)
-      if not ok then return nil, err end
-      run.result.recreated = run.result.recreated + 1
-    end
-    if p.action == "create" or p.action == "recreate" then
-      emit("creating")
-      local id, err = create_and_start(run, svc, comp, p.i, p.body, p.name)
-      if not id then return nil, err end
-      p.id = id
-      if p.action == "create" then run.result.created = run.result.created + 1 end
-      emit("starting")
-    elseif p.action == "start" then
-      emit("starting")
-      local ok, err = c:post("/containers/" .. p.ctr.Id .. "/start")
-      if not ok and not (errors.is(err) and err.status == 304) then return nil, err end
-      p.id = p.ctr.Id
-    else
-      p.id = p.ctr.Id
-    end
-    out.ids[#out.ids + 1] = p.id
-  end
-  for _, ctr in ipairs(surplus) do
-    emit("scaling", ("removing replica %s"):format((ctr.Labels or {})[L.replica] or "?"))
-    local ok, err = M.remove_container(c, ctr, 5)
-    if not ok then return nil, err end
-  end
-
-  if all_same then
-    run.result.unchanged = run.result.unchanged + 1
-    if oneshot then
-      emit("completed", "unchanged")
-      return true
-    end
-    -- Running and unchanged: ready if the engine says healthy (or there is
-    -- no health check); otherwise it is still starting, so probe below.
-    local all_ready = true
-    for _, p in ipairs(plans) do
-      local st = p.ctr.Status or ""
-      if st:find("(unhealthy)", 1, true) then all_ready = false end
-      -- "starting" only means the engine has not run its (slow, steady-state)
-      -- check yet; deloc's own probe may have passed on an earlier run.
-      if st:find("(health: starting)", 1, true) and not run.known_ready[p.ctr.Id] then
-        all_ready = false
-      end
-    end
-    if all_ready then
-      emit("unchanged")
-      return true
-    end
-  end
-
-  -- Ready?
-  local deadline = run.deadline
-  if oneshot then
-    emit("running", "one-shot")
-    for _, p in ipairs(plans) do
-      local code, st = probe.wait_exit(c, p.id, { deadline = deadline, what = key,
-        interrupted = run.interrupted })
-      if code == nil then return nil, st end
-      if code ~= 0 then
-        local lines = probe.logs_tail(c, p.id)
-        local msg = ("%s exited with exit code %d"):format(comp.name == svc.name and svc.name or key, code)
-        if st and st.OOMKilled then msg = msg .. " (killed: out of memory)" end
-        return nil, errors.new("DEPLOYMENT_FAILED", msg, { exit_code = code, logs = lines })
-      end
-    end
-    emit("completed")
-    return true
-  end
-  if not run.wait_for_health(key) then
-    emit("running")
-    return true
-  end
-  emit("starting", "waiting for health")
-  for _, p in ipairs(plans) do
-    local ok, err = probe.wait_ready(c, p.id, comp, {
-      deadline = deadline, interrupted = run.interrupted,
-      what = comp.name == svc.name and svc.name or key,
-      on_probe = function(o) out.probe = o end,
-    })
-    if not ok then return nil, err end
-  end
-  emit((comp.health and comp.health.kind) and "healthy" or "running")
-  return true
-end
-
--- ---- the run ----
+-- ---- the converge steps (deloc.converge runs them) ----
 
 local function sorted(t)
   local keys = {}
@@ -440,204 +301,246 @@ local function component_list(plan)
 end
 M.component_list = component_list
 
--- Who needs whom: a component is waited for when a dependent needs it or the
--- user asked to wait.
-local function needed_by_someone(plan)
-  local needed = {}
-  for _, pair in ipairs(component_list(plan)) do
-    for _, d in ipairs(pair[2].depends_on or {}) do
-      needed[key_of(d.service, d.component or d.service)] = true
-    end
-  end
-  return needed
+-- A component built from the project's files: its image tag is the hash of
+-- the context (docker/image_build.lua), known before anything is compared.
+local function resolve_build(comp, root, project)
+  if not comp.build then return true end
+  return require("deloc.adapters.docker.image_build").resolve(comp, root or ".", project)
 end
 
-function M.run(c, plan, opts)
-  opts = opts or {}
-  local t0 = sys.now()
-  local emit = opts.on_event or function() end
-  local run = {
-    c = c, plan = plan, root = opts.root or ".", emit = emit, sorted = sorted,
-    cache = {}, ready = {}, known_ready = opts.known_ready or {},
-    made = { containers = {}, volumes = {}, network = nil },
-    deadline = opts.timeout and (t0 + opts.timeout) or nil,
-    result = { components = {}, orphans = {}, removed = {}, failed = {}, created = 0,
-               recreated = 0, unchanged = 0 },
-  }
-  local stop_flag = false
-  function run.interrupted()
-    if stop_flag then return true end
-    local sig = sys.signal_pending()
-    if sig == "INT" or sig == "TERM" then stop_flag = true end
-    return stop_flag
+local function decision(run, svc, comp)
+  local key = key_of(svc.name, comp.name)
+  local d = run.changes.components[key]
+  if not d then
+    local ok, err = resolve_build(comp, run.root, run.plan.project)
+    if not ok then return nil, err end
+    d = {}
+    d.plans, d.surplus, d.all_same = M.decide(run.plan, svc, comp, run.existing.by[key] or {},
+      { root = run.root, podman = run.c.podman })
   end
-  local needed = needed_by_someone(plan)
-  function run.wait_for_health(key)
-    return opts.wait ~= false or needed[key]
-  end
+  return d
+end
 
-  -- Secrets first: files on disk before any container mounts them.
-  local ok, err = secrets.ensure(plan, run.root)
+-- Shared prerequisites: secrets are on disk already; the network, the
+-- image and the volumes once per run.
+local function prerequisites(run, svc, comp, emit)
+  local ok, err = once(run.cache, "network", ensure_network, run)
   if not ok then return nil, err end
-
-  local existing = opts.existing
-  if not existing then
-    existing, err = M.existing(c, plan.project)
-    if not existing then return nil, err end
+  ok, err = once(run.cache, "image:" .. comp.image, comp.build
+    and require("deloc.adapters.docker.image_build").ensure or pull, run, comp.image, svc.name, emit, comp)
+  if not ok then return nil, err end
+  for _, vname in ipairs(sorted(comp.volumes)) do
+    local vol = comp.volumes[vname]
+    ok, err = once(run.cache, "volume:" .. vol.name, ensure_volume, run, svc.name, vol)
+    if not ok then return nil, err end
   end
-  run.existing = existing
+  return true
+end
 
-  local comps = component_list(plan)
+-- Running and unchanged: ready if the engine says healthy (or there is no
+-- health check); "starting" only means the engine has not run its (slow,
+-- steady-state) check yet, and deloc's own probe may have passed on an
+-- earlier run.
+local function unchanged_ready(run, plans)
+  for _, p in ipairs(plans) do
+    local st = p.ctr.Status or ""
+    if st:find("(unhealthy)", 1, true) then return false end
+    if st:find("(health: starting)", 1, true) and not run.known_ready[p.ctr.Id] then return false end
+  end
+  return true
+end
+
+-- deploy: create, recreate or start each replica as decided; remove surplus.
+local function deploy(run, svc, comp, emit)
+  local c = run.c
+  local out = run.result.components[key_of(svc.name, comp.name)]
+  local d, derr = decision(run, svc, comp)
+  if not d then return nil, derr end
+  local oneshot = comp.kind == "oneshot"
+  if not d.all_same then
+    local ok, err = prerequisites(run, svc, comp, emit)
+    if not ok then return nil, err end
+  end
+  for _, p in ipairs(d.plans) do
+    if run.interrupted() then return nil, errors.new("INTERRUPTED", "interrupted") end
+    if p.action == "recreate" then
+      emit("recreating", p.ctr.State ~= "running" and nil or "stopping the old container")
+      local ok, err = M.remove_container(c, p.ctr, oneshot and 1 or comp.stop_timeout)
+      if not ok then return nil, err end
+      run.result.recreated = run.result.recreated + 1
+    end
+    if p.action == "create" or p.action == "recreate" then
+      emit("creating")
+      local id, err = create_and_start(run, p.body, p.name)
+      if not id then return nil, err end
+      p.id = id
+      if p.action == "create" then run.result.created = run.result.created + 1 end
+      emit("starting")
+    elseif p.action == "start" then
+      emit("starting")
+      local ok, err = c:post("/containers/" .. p.ctr.Id .. "/start")
+      if not ok and not (errors.is(err) and err.status == 304) then return nil, err end
+      p.id = p.ctr.Id
+    else
+      p.id = p.ctr.Id
+    end
+    out.ids[#out.ids + 1] = p.id
+  end
+  for _, ctr in ipairs(d.surplus) do
+    emit("scaling", ("removing replica %s"):format((ctr.Labels or {})[L.replica] or "?"))
+    local ok, err = M.remove_container(c, ctr, 5)
+    if not ok then return nil, err end
+  end
+  run.plans[key_of(svc.name, comp.name)] = d.plans
+  if d.all_same then
+    run.result.unchanged = run.result.unchanged + 1
+    if oneshot then
+      emit("completed", "unchanged")
+      return true, "completed"
+    end
+    if unchanged_ready(run, d.plans) then
+      emit("unchanged")
+      return true, "unchanged"
+    end
+  end
+  if not oneshot and not run.must_wait(key_of(svc.name, comp.name)) then emit("running") end
+  return true
+end
+
+-- ready: a one-shot has exited 0; a service's health passes (deloc's own
+-- probe, promptly), and a container that exits or restarts fails at once.
+local function ready(run, svc, comp, emit)
+  local c, key = run.c, key_of(svc.name, comp.name)
+  local what = comp.name == svc.name and svc.name or key
+  local out = run.result.components[key]
+  if comp.kind == "oneshot" then
+    emit("running", "one-shot")
+    for _, p in ipairs(run.plans[key]) do
+      local code, st = probe.wait_exit(c, p.id, { deadline = run.deadline, what = key,
+        interrupted = run.interrupted })
+      if code == nil then return nil, st end
+      if code ~= 0 then
+        local msg = ("%s exited with exit code %d"):format(what, code)
+        if st and st.OOMKilled then msg = msg .. " (killed: out of memory)" end
+        return nil, errors.new("DEPLOYMENT_FAILED", msg, { exit_code = code, logs = probe.logs_tail(c, p.id) })
+      end
+    end
+    emit("completed")
+    return "completed"
+  end
+  emit("starting", "waiting for health")
+  for _, p in ipairs(run.plans[key]) do
+    local ok, err = probe.wait_ready(c, p.id, comp, {
+      deadline = run.deadline, interrupted = run.interrupted, what = what,
+      on_probe = function(o) out.probe = o end,
+    })
+    if not ok then return nil, err end
+  end
+  local state = (comp.health and comp.health.kind) and "healthy" or "running"
+  emit(state)
+  return state
+end
+
+-- Orphans: what the project has that the plan does not (reported, or
+-- removed with remove_orphans).
+local function orphans(run)
+  local c, plan, opts = run.c, run.plan, run.opts
   local planned = {}
-  for _, pair in ipairs(comps) do
-    local key = key_of(pair[1].name, pair[2].name)
-    planned[key] = true
-    run.ready[key] = sched.event()
-    run.result.components[key] = { service = pair[1].name, component = pair[2].name, ids = {} }
-  end
-
-  -- Orphans: what the project has that the plan does not.
-  local orphans = {}
-  for _, ctr in ipairs(existing.list) do
+  for _, pair in ipairs(component_list(plan)) do planned[key_of(pair[1].name, pair[2].name)] = true end
+  for _, ctr in ipairs(run.existing.list) do
     local lab = ctr.Labels or {}
     local key = key_of(lab[L.service] or "?", lab[L.component] or "?")
     local svc_planned = plan.services[lab[L.service] or ""] ~= nil
     if not planned[key] and not lab[L.helper] and (svc_planned or not opts.partial) then
-      orphans[#orphans + 1] = ctr
-    end
-  end
-
-  local tasks = {}
-  for _, pair in ipairs(comps) do
-    local svc, comp = pair[1], pair[2]
-    local key = key_of(svc.name, comp.name)
-    tasks[#tasks + 1] = sched.spawn(function()
-      local okc, errc = deploy_component(run, svc, comp)
-      if okc then run.result.components[key].ready = true end
-      if not okc then
-        local r = run.result.components[key]
-        r.state, r.error = "failed", errc
-        if errors.is(errc) and errc.code == "INTERRUPTED" then r.state = "interrupted" end
-        emit({ service = svc.name, component = comp.name, state = r.state,
-          detail = errc and errc.message or tostring(errc) })
-      end
-      settle(run, key, okc and true or false, errc)
-      return okc
-    end)
-  end
-  if #orphans > 0 then
-    tasks[#tasks + 1] = sched.spawn(function()
-      for _, ctr in ipairs(orphans) do
-        local name = (ctr.Names and ctr.Names[1] or ctr.Id):gsub("^/", "")
-        local lab = ctr.Labels or {}
-        if opts.remove_orphans then
-          local okr, rerr = M.remove_container(c, ctr, 5)
-          if not okr then error(rerr, 0) end
-          run.result.removed[#run.result.removed + 1] = name
-          emit({ service = lab[L.service], component = lab[L.component], state = "removed",
-            detail = "orphan " .. name })
-        else
-          run.result.orphans[#run.result.orphans + 1] = name
-          emit({ service = lab[L.service], component = lab[L.component], state = "orphan",
-            detail = name .. " is not in the plan (--remove-orphans removes it)" })
-        end
-      end
-    end)
-  end
-  if opts.tick then
-    local ticker
-    ticker = sched.spawn(function()
-      while true do
-        local alive = false
-        for _, t in ipairs(tasks) do if t.state ~= "done" then alive = true end end
-        if not alive or run.interrupted() then return end
-        opts.tick()
-        sched.sleep(0.2)
-      end
-    end)
-  end
-  for _, t in ipairs(tasks) do
-    local okw, e = sched.wait(t)
-    if not okw then
-      return nil, errors.is(e) and e or errors.new("DEPLOYMENT_FAILED", tostring(e),
-        { traceback = t.traceback })
-    end
-  end
-  run.result.elapsed = sys.now() - t0
-
-  local first_err, interrupted
-  for _, pair in ipairs(comps) do
-    local key = key_of(pair[1].name, pair[2].name)
-    local r = run.result.components[key]
-    if r.error then
-      run.result.failed[#run.result.failed + 1] = key
-      if errors.is(r.error) and r.error.code == "INTERRUPTED" then interrupted = true end
-      -- the root cause, not the dependents that only waited on it
-      if not first_err and not (errors.is(r.error) and r.error.dependency) then first_err = r.error end
-      first_err = first_err or r.error
-    end
-  end
-
-  if #run.result.failed > 0 and opts.rollback then
-    emit({ service = "deloc", state = "rolling back", detail = "removing what this run created" })
-    M.rollback(c, run.made)
-  end
-  run.result.made = run.made
-
-  if interrupted or run.interrupted() then
-    return nil, errors.new("INTERRUPTED", "interrupted", { result = run.result })
-  end
-  if first_err then
-    -- One line per failure: causes first (with their last log lines), then
-    -- the components that failed only because they needed one of them.
-    local causes, dependents = {}, {}
-    for _, key in ipairs(run.result.failed) do
-      local e = run.result.components[key].error
-      if errors.is(e) and e.dependency then dependents[#dependents + 1] = e else causes[#causes + 1] = e end
-    end
-    local lines = {}
-    local function add(e)
-      local m = errors.is(e) and e.message or tostring(e)
-      lines[#lines + 1] = m
-      for i, l in ipairs(errors.is(e) and e.logs or {}) do
-        if i == 1 then lines[#lines + 1] = "  last log lines:" end
-        lines[#lines + 1] = "  | " .. l
+      local name = (ctr.Names and ctr.Names[1] or ctr.Id):gsub("^/", "")
+      if opts.remove_orphans then
+        local okr, rerr = M.remove_container(c, ctr, 5)
+        if not okr then return nil, rerr end
+        run.result.removed[#run.result.removed + 1] = name
+        run.result.removed_services[#run.result.removed_services + 1] = lab[L.service]
+        run.emit({ service = lab[L.service], component = lab[L.component], state = "removed",
+          detail = "orphan " .. name })
+      else
+        run.result.orphans[#run.result.orphans + 1] = name
+        run.emit({ service = lab[L.service], component = lab[L.component], state = "orphan",
+          detail = name .. " is not in the plan (--remove-orphans removes it)" })
       end
     end
-    for _, e in ipairs(causes) do add(e) end
-    for _, e in ipairs(dependents) do add(e) end
-    local msg
-    if #lines == 1 or (#causes == 1 and #dependents == 0) then
-      msg = table.concat(lines, "\n")
-    else
-      msg = ("%d components failed:\n  "):format(#run.result.failed) .. table.concat(lines, "\n  ")
-    end
-    local code = "DEPLOYMENT_FAILED"
-    if #causes == 1 and causes[1].code == "TIMEOUT" then code = "TIMEOUT" end
-    return nil, errors.new(code, msg, {
-      result = run.result, probe = first_err.probe, details_added = true,
-      hint = first_err.hint,
-    })
   end
-  return run.result
+  return true
 end
 
--- apply.changes(plan, existing, root) -> { service = "why" }: the services
--- whose containers do not match the plan (missing, other hash, replica count).
-function M.changes(plan, existing, root)
-  local out = {}
+function M.run(c, plan, opts)
+  opts = opts or {}
+  local root = opts.root or "."
+  local steps = { deploy = deploy, ready = ready, finish = orphans, oneshots_finish = true }
+  function steps.prepare(run)
+    run.c, run.root, run.cache, run.plans = c, root, {}, {}
+    run.known_ready = opts.known_ready or {}
+    run.made = { containers = {}, volumes = {}, network = nil }
+    run.result.made = run.made
+    -- Secrets first: files on disk before any container mounts them.
+    local ok, err = secrets.ensure(plan, root)
+    if not ok then return nil, err end
+    local existing = opts.existing
+    if not existing then
+      existing, err = M.existing(c, plan.project)
+      if not existing then return nil, err end
+    end
+    run.existing = existing
+    if opts.changes then
+      run.changes = opts.changes
+    else
+      run.changes, err = M.diff(plan, existing, { root = root, podman = c.podman })
+      if not run.changes then return nil, err end
+    end
+    return true
+  end
+  function steps.rollback(run)
+    run.emit({ service = "deloc", state = "rolling back", detail = "removing what this run created" })
+    M.rollback(c, run.made)
+  end
+  local result, err = require("deloc.converge").run(plan, steps, opts, { orphans = {}, removed = {},
+    removed_services = {}, created = 0, recreated = 0, unchanged = 0 })
+  local r = result or (err and err.result)
+  if r then r.changed = r.recreated end
+  return result, err
+end
+
+-- apply.diff(plan, existing, ctx) -> { services = { svc = why }, components = { key = decision } }
+-- The one change list of a run: what each component's replicas need (see
+-- decide) and, per service, why it changes ("stopped" < "scaled" < "new" <
+-- "changed"; absent: untouched).  The state file and the apply both use it.
+-- ctx = { root = project dir, podman = the engine is Podman }
+function M.diff(plan, existing, ctx)
+  local out = { services = {}, components = {} }
+  local rank = { stopped = 1, scaled = 2, new = 3, changed = 4 }
+  local function note(sname, why)
+    local cur = out.services[sname]
+    if not cur or rank[why] > rank[cur] then out.services[sname] = why end
+  end
   for _, pair in ipairs(component_list(plan)) do
     local svc, comp = pair[1], pair[2]
-    if comp.build then require("deloc.adapters.docker.image_build").resolve(comp, root or ".", plan.project) end
-    local actions, surplus = M.decide(plan, svc, comp,
-      existing.by[key_of(svc.name, comp.name)] or {}, { root = root })
-    for _, a in ipairs(actions) do
-      if a.action == "create" then out[svc.name] = out[svc.name] or "new" end
-      if a.action == "recreate" then out[svc.name] = "changed" end
+    local key = key_of(svc.name, comp.name)
+    local built, berr = resolve_build(comp, ctx.root, plan.project)
+    if not built then return nil, berr end
+    local plans, surplus, all_same = M.decide(plan, svc, comp, existing.by[key] or {}, ctx)
+    out.components[key] = { plans = plans, surplus = surplus, all_same = all_same }
+    for _, a in ipairs(plans) do
+      if a.action == "create" then note(svc.name, a.i > 1 and "scaled" or "new")
+      elseif a.action == "recreate" then note(svc.name, "changed")
+      elseif a.action == "start" then note(svc.name, "stopped") end
     end
-    if #surplus > 0 then out[svc.name] = out[svc.name] or "scaled" end
+    if #surplus > 0 then note(svc.name, "scaled") end
   end
   return out
+end
+
+-- apply.changes(plan, existing, root) -> { service = "why" } (diff's services)
+function M.changes(plan, existing, root)
+  local d, err = M.diff(plan, existing, { root = root })
+  if not d then return nil, err end
+  return d.services
 end
 
 -- apply.subplan(plan, names) -> the plan restricted to some services (their

@@ -56,37 +56,9 @@ end
 
 -- ---- the backup file ----
 
--- A backup holds a service's data (and maybe its credentials): it is made
--- mode 0600 from the first byte, in a temporary file beside the target
--- (O_CREAT|O_EXCL, so nothing else's file is written through), synced,
--- then renamed over the target, so FILE is the old content or the whole
--- new backup, never a part.  Streamed: a dump never sits in memory.
-local sys = require("deloc.sys")
-
-local Sink = {}
-Sink.__index = Sink
-
-function M.file_sink(path)
-  assert(type(path) == "string" and path ~= "", "backup.file_sink: path must be a string")
-  local w, err = sys.atomic_writer(path, tonumber("600", 8))
-  if not w then return nil, err end
-  return setmetatable({ writer = w, path = path, bytes = 0 }, Sink)
-end
-
-function Sink:write(chunk)
-  local ok, err = self.writer:write(chunk)
-  if not ok then return nil, err end
-  self.bytes = self.bytes + #chunk
-  return true
-end
-
-function Sink:commit()
-  return self.writer:commit()
-end
-
-function Sink:abort()
-  self.writer:abort()
-end
+-- Written mode 0600, beside the target and renamed into place when
+-- complete (deloc.filesink; here too for what already writes through it).
+M.file_sink = require("deloc.filesink").new
 
 -- ---- finding the container ----
 

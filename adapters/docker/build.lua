@@ -5,6 +5,8 @@
 --
 --   build.container_name(project, service, component, replica) -> name
 --   build.container(plan, service, component, replica, ctx) -> body, hash
+--     (the plan's facts translated: labels, pids limit, capabilities, restart,
+--     host address, engine health check, network; hash = the plan's config hash)
 --     ctx = { root = absolute project directory (secret files live there) }
 --   build.network(plan) -> body;  build.volume(plan, service, vol) -> body
 --   build.hash(value) -> 16 hex digits (stable: keys sorted)
@@ -65,7 +67,11 @@ end
 
 -- A health check in the container for steady state (`docker ps`, restarts
 -- are not tied to it); the rule is deloc.health's, shared with Compose.
-function M.healthcheck(h)
+function M.healthcheck(h, check)
+  if check then -- the plan's fact (seconds)
+    return { Test = list(check.test), Interval = seconds_ns(check.interval), Timeout = seconds_ns(check.timeout),
+      Retries = check.retries, StartPeriod = seconds_ns(check.start_period) }
+  end
   local test = health.test(h)
   if not test then return nil end
   local t = health.timing(h)
@@ -138,7 +144,7 @@ function M.container(plan, service, component, replica, ctx)
     exposed[key] = {}
     if p.publish ~= false and p.host then
       bindings = bindings or {}
-      bindings[key] = array.of({ { HostIp = p.host_ip or "127.0.0.1", HostPort = tostring(p.host) } })
+      bindings[key] = array.of({ { HostIp = p.host_ip or comp.host_ip or "127.0.0.1", HostPort = tostring(p.host) } })
     end
   end
 
@@ -153,13 +159,15 @@ function M.container(plan, service, component, replica, ctx)
                             ReadOnly = true }
   end
 
-  local labels = {
+  local labels = {}
+  for k, v in pairs(comp.labels or {}) do labels[k] = v end
+  for k, v in pairs({
     [M.LABEL.project] = plan.project,
     [M.LABEL.service] = service.name,
     [M.LABEL.component] = comp.name,
     [M.LABEL.kind] = oneshot and "oneshot" or "service",
     [M.LABEL.depends] = depends_label(comp),
-  }
+  }) do labels[k] = v end
 
   local body = {
     Image = comp.image,
@@ -169,18 +177,19 @@ function M.container(plan, service, component, replica, ctx)
     User = comp.user,
     Labels = labels,
     ExposedPorts = exposed,
-    Healthcheck = (not oneshot) and M.healthcheck(comp.health) or nil,
+    Healthcheck = (not oneshot) and M.healthcheck(comp.health, comp.healthcheck) or nil,
     StopTimeout = comp.stop_timeout,
     HostConfig = {
       Memory = comp.memory and math.floor(comp.memory) or nil,
       NanoCpus = comp.cpu and math.floor(comp.cpu * 1e9 + 0.5) or nil,
       PidsLimit = comp.pids_limit or M.DEFAULT_PIDS_LIMIT,
-      RestartPolicy = { Name = oneshot and "no" or "unless-stopped" },
-      SecurityOpt = array.of({ "no-new-privileges:true" }),
-      CapDrop = array.of({ "ALL" }),
-      CapAdd = list(comp.capabilities),
+      RestartPolicy = { Name = comp.restart or (oneshot and "no" or "unless-stopped") },
+      SecurityOpt = comp.no_new_privileges ~= false and array.of({ "no-new-privileges:true" }) or nil,
+      CapDrop = list(comp.cap_drop or { "ALL" }),
+      CapAdd = list(comp.cap_add or comp.capabilities),
       ReadonlyRootfs = comp.read_only and true or false,
-      Tmpfs = tmpfs_of(comp.tmpfs, ctx.podman and nonroot(comp.user)),
+      -- Podman mounts a tmpfs root-owned; the plan says when the user must own it
+      Tmpfs = tmpfs_of(comp.tmpfs, ctx.podman and (comp.tmpfs_owned or (comp.tmpfs_owned == nil and nonroot(comp.user)))),
       PortBindings = bindings,
       Mounts = mounts,
       NetworkMode = network,
@@ -190,7 +199,9 @@ function M.container(plan, service, component, replica, ctx)
       EndpointsConfig = { [network] = { Aliases = list(comp.aliases or { comp.name }) } },
     },
   }
-  local hash = M.hash(body)
+  -- The plan's config hash says when the component changes (one rule for
+  -- every target); a plan without it (hand-written) hashes the body.
+  local hash = comp.config_hash or M.hash(body)
   labels[M.LABEL.hash] = hash
   replica = replica or 1
   labels[M.LABEL.replica] = tostring(replica)

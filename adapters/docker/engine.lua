@@ -200,8 +200,8 @@ function Client:request(r)
       and tostring(res.body):find("client version", 1, true) then
     -- A lazily connected client guessed a version newer than the engine's:
     -- settle it with /_ping and ask again.
-    local ok, perr = self:ping()
-    if not ok then return nil, perr end
+    local pinged, perr = self:ping()
+    if not pinged then return nil, perr end
     r.retried = true
     return self:request(r)
   end

@@ -212,7 +212,7 @@ function M.run(c, project, opts)
     if not opts.follow then
       for _, t in ipairs(readers) do sched.wait(t) end
       flush()
-      return true
+      return #chosen
     end
     -- Following: hand lines on in small sorted batches until every stream
     -- has ended or the user interrupts.
@@ -222,7 +222,7 @@ function M.run(c, project, opts)
     end
     flush()
     if stopped then return nil, errors.new("INTERRUPTED", "interrupted") end
-    return true
+    return #chosen
   end
   local r1, r2
   local t = sched.spawn(function() r1, r2 = body() end)

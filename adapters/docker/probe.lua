@@ -113,31 +113,46 @@ local function interrupted(opts)
   end
 end
 
-local function exited_error(c, id, state, what)
+local function exited_error(c, id, state, what, restarts)
   local code = state.ExitCode
   local lines = M.logs_tail(c, id)
   local msg = ("%s exited with exit code %s"):format(what, tostring(code))
   if state.OOMKilled then msg = msg .. " (killed: out of memory)" end
-  return errors.new("DEPLOYMENT_FAILED", msg, { exit_code = code, logs = lines })
+  if restarts then msg = msg .. (" (the engine restarted it %d time%s)"):format(restarts, restarts == 1 and "" or "s") end
+  return errors.new("DEPLOYMENT_FAILED", msg, { exit_code = code, logs = lines,
+    hint = "its log lines above say why; fix the configuration and run 'deloc up' again" })
+end
+
+-- Exited, dead, or restarted by the engine since the wait began (a
+-- crash loop looks "running" between restarts): the wait fails at once.
+local function crashed(info, base)
+  local st = info.State or {}
+  if st.Status == "exited" or st.Status == "dead" then return true end
+  local n = tonumber(info.RestartCount) or 0
+  if st.Restarting or st.Status == "restarting" or n > base then return true, math.max(n - base, 1) end
+  return false
 end
 
 -- Waits until the container is ready: its health passes (deloc's own probe,
 -- or the engine's check if that got there first), or it runs and has no
--- health check.  Fails at once when the container exits.
+-- health check.  Fails at once when the container exits or restarts.
 function M.wait_ready(c, id, comp, opts)
   opts = opts or {}
   local h = comp.health or {}
   local delay = M.FIRST_DELAY
   local last = nil
   local what = opts.what or comp.name
+  local base
   while true do
     local e = interrupted(opts)
     if e then return nil, e end
     local info, err = c:get("/containers/" .. id .. "/json")
     if not info then return nil, err end
     local st = info.State or {}
-    if st.Status == "exited" or st.Status == "dead" then
-      local ee = exited_error(c, id, st, what)
+    base = base or (tonumber(info.RestartCount) or 0)
+    local dead, restarts = crashed(info, base)
+    if dead then
+      local ee = exited_error(c, id, st, what, restarts)
       ee.probe = last
       return nil, ee
     end

@@ -44,7 +44,8 @@ function M.existing(c, project, kinds)
     if not items then error(err, 0) end
     for _, it in ipairs(items) do out[kind .. "/" .. it.metadata.name] = it end
   end, 6)
-  for _, e in pairs(errs) do return nil, e end
+  local _, e = next(errs)
+  if e then return nil, e end
   return out
 end
 
@@ -90,34 +91,67 @@ function M.ready(obj)
   return nil, ("%d/%d ready"):format(ready, want)
 end
 
--- Why the pods of a workload are not ready yet (the first reason found).
-local function pod_trouble(c, ns, obj)
+-- Waiting reasons that do not go away by waiting: the wait fails at once.
+M.FATAL = { CrashLoopBackOff = true, ImagePullBackOff = true, ErrImagePull = true,
+  InvalidImageName = true, CreateContainerConfigError = true, CreateContainerError = true,
+  RunContainerError = true }
+
+-- A container that restarted since the wait began (restart counts seen
+-- first are the baseline), or waits for a reason in FATAL.
+local function container_trouble(cs, pod, seen)
+  local key = pod.metadata.name .. "/" .. tostring(cs.name)
+  local n = cs.restartCount or 0
+  if seen[key] == nil then seen[key] = n end
+  local w = cs.state and cs.state.waiting
+  local t = cs.lastState and cs.lastState.terminated
+  local exit = t and (" (last exit code %s)"):format(tostring(t.exitCode)) or ""
+  if w and w.reason and w.reason ~= "ContainerCreating" and w.reason ~= "PodInitializing" then
+    return ("%s: %s%s%s"):format(cs.name, w.reason, w.message and (": " .. w.message) or "", exit),
+      M.FATAL[w.reason] or n > seen[key]
+  end
+  if t and n > 0 then
+    return ("%s restarted %d times%s"):format(cs.name, n, exit), n > seen[key]
+  end
+end
+
+-- Why the pods of a workload are not ready yet (the first reason found):
+-- detail, fatal, pod, container.
+local function pod_trouble(c, ns, obj, seen)
   local lab = obj.metadata.labels or {}
   local pods = c:list("Pod", ns, build.selector(lab[L.project], lab[L.service], lab[L.component]))
   if not pods then return nil end
   if #pods == 0 then return "no pod yet" end
+  local first
   for _, p in ipairs(pods) do
     local st = p.status or {}
-    local sched_cond
     for _, cnd in ipairs(st.conditions or {}) do
-      if cnd.type == "PodScheduled" and cnd.status == "False" then sched_cond = cnd end
-    end
-    if sched_cond then return ("unschedulable: %s"):format(sched_cond.message or sched_cond.reason or "?") end
-    local lists = { st.initContainerStatuses or {}, st.containerStatuses or {} }
-    for _, l in ipairs(lists) do
-      for _, cs in ipairs(l) do
-        local w = cs.state and cs.state.waiting
-        if w and w.reason and w.reason ~= "ContainerCreating" and w.reason ~= "PodInitializing" then
-          return ("%s: %s%s"):format(cs.name, w.reason, w.message and (": " .. w.message) or ""), w.reason
-        end
-        local t = cs.lastState and cs.lastState.terminated
-        if t and (cs.restartCount or 0) > 0 then
-          return ("%s restarted %d times (last exit %s)"):format(cs.name, cs.restartCount, tostring(t.exitCode))
-        end
+      if cnd.type == "PodScheduled" and cnd.status == "False" then
+        first = first or { ("unschedulable: %s"):format(cnd.message or cnd.reason or "?") }
       end
     end
-    if not st.phase or st.phase == "Pending" then return "pod pending" end
+    for _, l in ipairs({ st.initContainerStatuses or {}, st.containerStatuses or {} }) do
+      for _, cs in ipairs(l) do
+        local detail, fatal = container_trouble(cs, p, seen or {})
+        if fatal then return detail, true, p, cs end
+        if detail then first = first or { detail } end
+      end
+    end
+    if not st.phase or st.phase == "Pending" then first = first or { "pod pending" } end
   end
+  if first then return first[1] end
+end
+
+-- The last log lines of a pod's container (its previous run, when it restarted).
+local function pod_log_tail(c, pod, cs)
+  local ns, name = pod.metadata.namespace, pod.metadata.name
+  local body = c:request({ method = "GET", path = client.collection("Pod", ns) .. "/" .. name .. "/log",
+    query = { container = cs.name, tailLines = "12", previous = (cs.restartCount or 0) > 0 and "true" or nil },
+    accept = "*/*", timeout = 10 })
+  local lines = {}
+  if type(body) == "string" then
+    for l in body:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  end
+  return lines
 end
 
 -- wait_ready(c, obj, deadline, emit) -> state | nil, err
@@ -125,6 +159,7 @@ local function wait_ready(run, obj, emit)
   local c = run.c
   local path = client.path(obj)
   local last_detail
+  local seen = {}
   while true do
     local live, err = c:get(path)
     if not live then return nil, err end
@@ -136,7 +171,12 @@ local function wait_ready(run, obj, emit)
     elseif state then
       return state, detail
     end
-    local trouble = pod_trouble(c, obj.metadata.namespace, obj)
+    local trouble, fatal, pod, cs = pod_trouble(c, obj.metadata.namespace, obj, seen)
+    if fatal then
+      return nil, errors.new("DEPLOYMENT_FAILED", ("%s %s failed: pod %s: %s"):format(obj.kind:lower(),
+        obj.metadata.name, pod.metadata.name, trouble), { logs = pod_log_tail(c, pod, cs),
+        hint = "see 'deloc logs' and 'deloc status'; fix the image or configuration and run 'deloc up' again" })
+    end
     detail = trouble or detail
     if detail ~= last_detail then
       emit("starting", detail)
@@ -209,53 +249,34 @@ local function apply_one(run, obj)
   return live, action
 end
 
-local function settle(run, key, ok, err)
-  run.ready[key]:set(ok, err)
-end
-
-local function wait_for(run, key)
-  local ev = run.ready[key]
-  if not ev then return true end
-  return ev:wait()
-end
-
-local function deploy(run, svc, comp, obj)
-  local function emit(state, detail)
-    run.emit({ service = svc.name, component = comp.name, state = state, detail = detail,
-      elapsed = sys.now() - run.t0 })
-  end
-  local rc = run.result.components[key_of(svc.name, comp.name)]
-  -- dependencies first
-  local names = {}
-  for _, d in ipairs(comp.depends_on or {}) do
-    local dkey = key_of(d.service, d.component or d.service)
-    if run.ready[dkey] and dkey ~= key_of(svc.name, comp.name) then names[#names + 1] = dkey end
-  end
-  -- with wait, a dependency must be ready; without, only applied first
-  if #names > 0 then
-    if run.wait then emit("waiting", "for " .. table.concat(names, ", ")) end
-    for _, dkey in ipairs(names) do
-      local ok, err = wait_for(run, dkey)
-      if not ok then
-        return nil, errors.new("DEPLOYMENT_FAILED", ("not started: %s failed"):format(dkey),
-          { dependency = true, cause = err })
-      end
-    end
-  end
+-- deploy: apply the component's workload; without a wait its action is its state.
+local function deploy(run, svc, comp, emit)
+  local key = key_of(svc.name, comp.name)
+  local obj = run.workloads[key]
+  if not obj then return true, "unchanged" end -- nothing to run (no workload object)
   emit("applying", obj.kind:lower() .. " " .. obj.metadata.name)
   local live, action = apply_one(run, obj)
   if not live then return nil, action end
-  rc.action = action
-  if not run.wait then
+  run.result.components[key].action = action
+  if not run.must_wait(key) then
     emit(action, obj.kind:lower() .. " " .. obj.metadata.name)
-    return true
+    return true, action
   end
+  return true
+end
+
+-- ready: the workload reports ready (a Job: complete); a pod that crash-loops
+-- or cannot pull its image fails at once.
+local function ready(run, svc, comp, emit)
+  local key = key_of(svc.name, comp.name)
+  local obj = run.workloads[key]
   local state, detail = wait_ready(run, obj, emit)
   if not state then return nil, detail end
   -- a just-created Job that has completed reports its action, not "unchanged"
+  local action = run.result.components[key].action
   if action == "unchanged" then detail = "unchanged" end
   emit(state, detail or action)
-  return true
+  return state
 end
 
 -- Removes objects (in PROJECT_KINDS order); returns the keys removed.
@@ -302,12 +323,12 @@ local function force_statefulset_rollback(run, obj)
   pods, err = run.c:list("Pod", obj.metadata.namespace, build.selector(lab[L.project], lab[L.service], lab[L.component]))
   if not pods then return nil, err end
   for _, p in ipairs(pods) do
-    local ready = false
+    local is_ready = false
     for _, cnd in ipairs((p.status or {}).conditions or {}) do
-      if cnd.type == "Ready" and cnd.status == "True" then ready = true end
+      if cnd.type == "Ready" and cnd.status == "True" then is_ready = true end
     end
     local rev = (p.metadata.labels or {})["controller-revision-hash"]
-    if rev ~= live.status.updateRevision and not ready and not p.metadata.deletionTimestamp then
+    if rev ~= live.status.updateRevision and not is_ready and not p.metadata.deletionTimestamp then
       local ok, derr = run.c:delete({ kind = "Pod", metadata = p.metadata })
       if not ok and derr.status ~= 404 then return nil, derr end
     end
@@ -369,108 +390,55 @@ local function check_namespace(c, plan)
   return true
 end
 
-function M.run(c, plan, opts)
-  opts = opts or {}
-  local t0 = sys.now()
-  local emit = opts.on_event or function() end
-  local run = {
-    c = c, plan = plan, emit = emit, t0 = t0, wait = opts.wait ~= false,
-    timeout = opts.timeout or 300, made = {}, ready = {},
-    ns = build.namespace(plan.project),
-    result = { namespace = build.namespace(plan.project), created = 0, configured = 0, unchanged = 0,
-               objects = {}, components = {}, failed = {}, orphans = {}, removed = {}, warnings = c.warnings },
-  }
-  run.deadline = t0 + run.timeout
+-- prepare: the namespace (checked to be the project's), then every object
+-- that is not a workload, together.
+local function prepare(run, c, plan, opts)
+  run.c, run.plan, run.made = c, plan, {}
+  run.ns = build.namespace(plan.project)
+  run.wait = opts.wait ~= false
   local objs, err = build.objects(plan, opts.root)
   if not objs then return nil, err end
+  run.objs = objs
   local had_ns
   had_ns, err = check_namespace(c, plan)
   if had_ns == nil then return nil, err end
   run.fresh = not had_ns
   local level, reasons = build.pod_security(plan)
   if level ~= "restricted" then
-    emit({ service = "deloc", state = "warning", detail = ("namespace %s enforces Pod Security '%s', not 'restricted': %s")
+    run.emit({ service = "deloc", state = "warning", detail = ("namespace %s enforces Pod Security '%s', not 'restricted': %s")
       :format(run.ns, level, table.concat(reasons, "; ")) })
   end
-  -- the namespace
   local ns_obj = table.remove(objs, 1)
+  run.existing = {}
   if had_ns then
     run.existing, err = M.existing(c, plan.project)
     if not run.existing then return nil, err end
-    local live = c:get("/api/v1/namespaces/" .. run.ns)
-    run.existing[build.key(ns_obj)] = live
-  else
-    run.existing = {}
+    run.existing[build.key(ns_obj)] = c:get("/api/v1/namespaces/" .. run.ns)
   end
   local ok
   ok, err = apply_one(run, ns_obj)
   if not ok then return nil, err end
-
-  -- everything that is not a workload, together
-  local others, workloads = {}, build.workloads(objs)
+  local others = {}
   for _, o in ipairs(objs) do
     if not M.WORKLOAD_KINDS[o.kind] then others[#others + 1] = o end
   end
+  run.workloads = build.workloads(objs)
   local _, errs = sched.map(others, function(o)
     local live, e = apply_one(run, o)
     if not live then error(e, 0) end
   end, 6)
-  for _, e in pairs(errs) do
-    if opts.rollback then rollback(run, opts) end
-    return nil, e
-  end
+  local _, e = next(errs)
+  if e then return nil, e end
+  return true
+end
 
-  -- workloads, each once its dependencies are ready
-  local comps = {}
-  for _, sname in ipairs(plan.order) do
-    local svc = plan.services[sname]
-    for _, cname in ipairs(svc.component_order) do
-      local key = key_of(sname, cname)
-      comps[#comps + 1] = { svc, svc.components[cname], workloads[key] }
-      run.ready[key] = sched.event()
-      run.result.components[key] = { service = sname, component = cname }
-    end
-  end
-  local tasks = {}
-  for _, t in ipairs(comps) do
-    local svc, comp, obj = t[1], t[2], t[3]
-    local key = key_of(svc.name, comp.name)
-    tasks[#tasks + 1] = sched.spawn(function()
-      local okd, e = deploy(run, svc, comp, obj)
-      local rc = run.result.components[key]
-      if okd then
-        rc.state = run.wait and (comp.kind == "oneshot" and "completed" or "ready") or rc.action
-      else
-        rc.state, rc.error = "failed", e
-        if errors.is(e) and e.code == "INTERRUPTED" then rc.state = "interrupted" end
-        emit({ service = svc.name, component = comp.name, state = rc.state,
-          detail = errors.is(e) and e.message or tostring(e) })
-      end
-      settle(run, key, okd and true or false, e)
-    end)
-  end
-  if opts.tick then
-    sched.spawn(function()
-      while true do
-        local alive = false
-        for _, t in ipairs(tasks) do if t.state ~= "done" then alive = true end end
-        if not alive then return end
-        opts.tick()
-        sched.sleep(0.2)
-      end
-    end)
-  end
-  for _, t in ipairs(tasks) do
-    local okw, e = sched.wait(t)
-    if not okw then
-      return nil, errors.is(e) and e or errors.new("DEPLOYMENT_FAILED", tostring(e))
-    end
-  end
-
-  -- what the project has that the plan does not: old jobs (a new
-  -- configuration is a new job) go; the rest with remove_orphans
+-- finish: what the project has that the plan does not: old jobs (a new
+-- configuration is a new job) go once nothing failed; the rest with
+-- remove_orphans, else it is reported.
+local function finish(run, failed, opts)
+  local plan = run.plan
   local desired = {}
-  for _, o in ipairs(objs) do desired[build.key(o)] = true end
+  for _, o in ipairs(run.objs) do desired[build.key(o)] = true end
   local stale = {}
   for k, o in pairs(run.existing) do
     local lab = o.metadata.labels or {}
@@ -481,46 +449,35 @@ function M.run(c, plan, opts)
         stale[#stale + 1] = o
       else
         run.result.orphans[#run.result.orphans + 1] = k
-        emit({ service = lab[L.service] or "deloc", component = lab[L.component], state = "orphan",
+        run.emit({ service = lab[L.service] or "deloc", component = lab[L.component], state = "orphan",
           detail = k .. " is not in the plan (--remove-orphans removes it)" })
       end
     end
   end
-  local failed_any = false
-  for _, t in ipairs(comps) do
-    local key = key_of(t[1].name, t[2].name)
-    if run.result.components[key].error then
-      failed_any = true
-      run.result.failed[#run.result.failed + 1] = key
-    end
-  end
-  if #stale > 0 and not failed_any then
-    local removed, rerr = M.remove_objects(c, stale, emit)
+  table.sort(run.result.orphans)
+  if #stale > 0 and not failed then
+    local removed, rerr = M.remove_objects(run.c, stale, run.emit)
     for _, k in ipairs(removed or {}) do run.result.removed[#run.result.removed + 1] = k end
     if not removed then return nil, rerr end
   end
-  table.sort(run.result.orphans)
-  run.result.elapsed = sys.now() - t0
-  run.result.made = run.made
+  return true
+end
 
-  if failed_any then
-    local first
-    for _, key in ipairs(run.result.failed) do
-      local e = run.result.components[key].error
-      if not first and not (errors.is(e) and e.dependency) then first = e end
-    end
-    first = first or run.result.components[run.result.failed[1]].error
-    if opts.rollback then
-      local rok, rerr = rollback(run, opts)
-      if not rok then
-        emit({ service = "deloc", state = "failed", detail = "rollback: " .. tostring(rerr) })
-      end
-    end
-    if not errors.is(first) then first = errors.new("DEPLOYMENT_FAILED", tostring(first)) end
-    first.result = run.result
-    return nil, first
+function M.run(c, plan, opts)
+  opts = opts or {}
+  local steps = { deploy = deploy, ready = ready, wait_needed = false }
+  function steps.prepare(run) return prepare(run, c, plan, opts) end
+  function steps.finish(run, failed) return finish(run, failed, opts) end
+  function steps.rollback(run)
+    local ok, err = rollback(run, opts)
+    if not ok then run.emit({ service = "deloc", state = "failed", detail = "rollback: " .. tostring(err) }) end
   end
-  return run.result
+  local ns = build.namespace(plan.project)
+  local result, err = require("deloc.converge").run(plan, steps, opts, { namespace = ns, created = 0,
+    configured = 0, unchanged = 0, objects = {}, orphans = {}, removed = {}, warnings = c.warnings })
+  local r = result or (err and err.result)
+  if r then r.made = nil end
+  return result, err
 end
 
 return M

@@ -12,7 +12,7 @@
 --       state = "ready"|"starting"|"pending"|"completed"|"failed"|"scaled to 0",
 --       ready = "1/1", replicas=, image=, pods = { { name=, phase=, ready=, restarts=, node=, reason= } } }
 --   ops.health(c, project [, {services=}]) -> rows { service=, component=, name=, state=, healthy=, output= }
---   ops.logs(c, project, services, { follow=, tail=, write = fn(line) }) -> true | nil, err
+--   ops.logs(c, project, services, { follow=, tail=, since=, on_line = fn(l) }) -> pods | nil, err
 --   ops.scale(c, project, service, component, n) -> true | nil, err
 --   ops.remove(c, project, { services=, volumes=, namespace=, on_event= })
 --       -> { removed = { "Kind/name" }, volumes = { claim names }, namespace = name | nil } | nil, err
@@ -268,7 +268,7 @@ end
 
 -- ---- logs ----
 
-local function line_splitter(write, prefix)
+local function line_splitter(emit)
   local buf = ""
   return {
     feed = function(chunk)
@@ -276,20 +276,23 @@ local function line_splitter(write, prefix)
       while true do
         local nl = buf:find("\n", 1, true)
         if not nl then break end
-        write(prefix .. buf:sub(1, nl - 1))
+        emit(buf:sub(1, nl - 1))
         buf = buf:sub(nl + 1)
       end
     end,
     finish = function()
-      if buf ~= "" then write(prefix .. buf) end
+      if buf ~= "" then emit(buf) end
       buf = ""
     end,
   }
 end
 
+-- logs(c, project, services, { follow=, tail=, since = { seconds= }, timestamps=,
+--   on_keys = fn(keys), on_line = fn(l) }) -> pods | nil, err
+--   l = { key = pod name, service=, component=, text= }
 function M.logs(c, project, services, opts)
   opts = opts or {}
-  local write = opts.write or function(line) io.stdout:write(line, "\n") end
+  local on_line = opts.on_line or function() end
   local ns = build.namespace(project)
   local pods, err = c:list("Pod", ns, build.selector(project))
   if not pods then return nil, err end
@@ -300,32 +303,37 @@ function M.logs(c, project, services, opts)
     if not want or want[lab[L.service]] then chosen[#chosen + 1] = p end
   end
   table.sort(chosen, function(a, b) return a.metadata.name < b.metadata.name end)
-  if #chosen == 0 then return true, 0 end
-  local width = 0
-  for _, p in ipairs(chosen) do if #p.metadata.name > width then width = #p.metadata.name end end
+  if #chosen == 0 then return 0 end
+  if opts.on_keys then
+    local keys = {}
+    for _, p in ipairs(chosen) do keys[#keys + 1] = p.metadata.name end
+    opts.on_keys(keys)
+  end
   local function one(p)
     local lab = p.metadata.labels or {}
     local container = (((p.spec or {}).containers or {})[1] or {}).name
-    local prefix = ("%-" .. width .. "s | "):format(p.metadata.name)
-    local lines = line_splitter(write, prefix)
+    local function emit(text)
+      on_line({ key = p.metadata.name, service = lab[L.service], component = lab[L.component], text = text })
+    end
+    local lines = line_splitter(emit)
     local q = { container = container, follow = opts.follow and true or nil,
-                tailLines = opts.tail and tostring(opts.tail) or nil, timestamps = opts.timestamps or nil }
+                tailLines = opts.tail and tostring(opts.tail) or nil, timestamps = opts.timestamps or nil,
+                sinceSeconds = opts.since and opts.since.seconds or nil }
     local _, e = c:request({ method = "GET", path = client.collection("Pod", ns) .. "/" .. p.metadata.name .. "/log",
       query = q, accept = "*/*", on_data = function(chunk) lines.feed(chunk) end,
       timeout = not opts.follow and 60 or nil })
     lines.finish()
     if e and not (opts.follow and e.code == "INTERRUPTED") then
       -- a pod that never started has no log yet: say so, do not fail the rest
-      write(prefix .. ("(no log: %s)"):format(e.message))
+      emit(("(no log: %s)"):format(e.message))
     end
-    return lab
   end
   if sched.current() then
     sched.map(chosen, one, 8)
   else
     sched.wait(sched.spawn(function() sched.map(chosen, one, 8) end))
   end
-  return true, #chosen
+  return #chosen
 end
 
 -- ---- scale ----

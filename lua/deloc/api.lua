@@ -10,6 +10,18 @@
 --   deloc.resources()              -> capacity as the planner sees it | nil, err
 --   deloc.project([file])          -> project | nil, err
 --
+-- A stack, as a test fixture (the same code as `deloc up`, `status`, `down`):
+--   local stack = assert(deloc.up{ "postgres", "redis", file =, profile =, target =,
+--                                  context =, timeout = "2m", wait = true, on_event = fn })
+--   stack.plan, stack.endpoints       what was applied, where to reach it
+--   stack:status() -> rows            stack:health() -> rows, not_healthy_names
+--   stack:exec("postgres", { "psql", "-c", "select 1" } [, { component=, replica=, env=, user= }])
+--     -> { code=, stdout=, stderr= } | nil, err
+--   stack:logs{ services =, tail = } -> { { service=, key=, text= }, ... }
+--   stack:down{ volumes = true }      removes the project (on any target)
+--   deloc.down{ "redis", volumes = true, file = } / deloc.status{ file = }: the same
+--   without a stack at hand.
+--
 -- The environment adds to the project: DELOC_PROFILE and DELOC_TARGET (below
 -- flags, above deloc.yaml), DELOC_IMAGES="postgres=my/pg:16,redis=..." (image
 -- overrides after the file's).
@@ -150,6 +162,110 @@ function M.resources(opts)
     disk = r.disk and math.floor(r.disk * (1 - reserve)) or nil,
   }
   return r
+end
+
+-- ---- stacks ----
+
+local Stack = {}
+Stack.__index = Stack
+
+local SESSION_KEYS = { file = true, target = true, context = true, profile = true, wait_lock = true }
+
+local function session_opts(t)
+  local o = {}
+  for k in pairs(SESSION_KEYS) do o[k] = t[k] end
+  return o
+end
+
+-- with_session(opts, how, fn) -> what fn(s) returns, the lock released
+local function with_session(opts, how, fn)
+  local s, err = require("deloc.session").open(session_opts(opts), how)
+  if not s then return nil, err end
+  local r = { pcall(fn, s) }
+  s:close()
+  if not r[1] then error(r[2], 0) end
+  return unpack(r, 2, 3)
+end
+
+local function names_of(t)
+  local out = {}
+  for _, v in ipairs(t) do out[#out + 1] = v end
+  return out
+end
+
+-- up{ "svc", ... , options } -> stack | nil, err
+function M.up(opts)
+  if type(opts) == "string" then opts = { opts } end
+  opts = opts or {}
+  if type(opts) ~= "table" then error("deloc.up: expected a table of services and options", 2) end
+  local timeout = 300
+  if opts.timeout then
+    local err
+    timeout, err = require("deloc.quantity").duration(opts.timeout)
+    if not timeout then return nil, errors.new("USAGE", "deloc.up: timeout: " .. tostring(err)) end
+  end
+  local out, err = with_session(opts, { lock = true, sink = opts.on_event }, function(s)
+    return require("deloc.stack").up(s, names_of(opts), { wait = opts.wait ~= false, timeout = timeout,
+      rollback = opts.rollback, remove_orphans = opts.remove_orphans })
+  end)
+  if not out then return nil, err end
+  return setmetatable({ opts = session_opts(opts), plan = out.plan, endpoints = out.endpoints,
+    result = out.result, services = out.plan.order }, Stack)
+end
+
+function Stack:status()
+  return M.status(self.opts)
+end
+
+function Stack:health()
+  return with_session(self.opts, {}, function(s) return require("deloc.stack").health(s, {}) end)
+end
+
+function Stack:exec(service, argv, opts)
+  opts = opts or {}
+  if type(service) ~= "string" then error("stack:exec: the first argument is a service name", 2) end
+  return with_session(self.opts, {}, function(s)
+    return require("deloc.stack").exec(s, { service = service, component = opts.component,
+      replica = opts.replica }, argv, opts)
+  end)
+end
+
+function Stack:logs(opts)
+  opts = opts or {}
+  local lines = require("deloc.array").of({})
+  local ok, err = with_session(self.opts, {}, function(s)
+    return s.driver.logs(s, { services = opts.services, tail = opts.tail,
+      on_line = function(l) lines[#lines + 1] = { service = l.service, component = l.component,
+        key = l.key, text = l.text } end })
+  end)
+  if not ok then return nil, err end
+  return lines
+end
+
+function Stack:down(opts)
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  for k, v in pairs(self.opts) do if o[k] == nil then o[k] = v end end
+  return M.down(o) -- the whole project: its network goes too
+end
+
+-- down{ "svc", ..., volumes = true } -> summary | nil, err (no names: the whole project)
+function M.down(opts)
+  opts = opts or {}
+  local names = names_of(opts)
+  return with_session(opts, { lock = true, sink = opts.on_event }, function(s)
+    return require("deloc.stack").remove(s, { services = #names > 0 and names or nil,
+      volumes = opts.volumes, timeout = opts.stop_timeout or 5 })
+  end)
+end
+
+-- status{ "svc", ... } -> rows | nil, err
+function M.status(opts)
+  opts = opts or {}
+  local names = names_of(opts)
+  return with_session(opts, { lazy = true }, function(s)
+    return require("deloc.stack").status(s, { services = #names > 0 and names or nil })
+  end)
 end
 
 return M

@@ -1,8 +1,7 @@
 -- deloc.cmdutil: what the lifecycle commands (up, status, logs, down, ...)
--- share whatever the target: the project, options, the lock, signals,
--- progress, tables, JSON output and the wording of a failed deploy.
--- Commands stay short; drivers never print.  The Docker-only parts (engine,
--- plan for the docker target) are in deloc.adapters.docker.cli.
+-- share: the session with a progress display, options, signals, tables,
+-- JSON output and the wording of a failed deploy.  Commands stay short and
+-- know no target; drivers never print.
 local errors = require("deloc.errors")
 local sys = require("deloc.sys")
 local term = require("deloc.term")
@@ -22,24 +21,7 @@ function M.project(opts)
   return api.project(opts.file)
 end
 
--- Replica counts set by `deloc scale` ({ ["spark.worker"] = 3, redis = 1 })
--- as planner overrides; nil when there are none.
-function M.scale_overrides(scale)
-  if type(scale) ~= "table" or next(scale) == nil then return nil end
-  local o = {}
-  for key, n in pairs(scale) do
-    local svc, comp = key:match("^([^.]+)%.(.+)$")
-    if svc then
-      o[svc] = o[svc] or {}
-      o[svc].components = o[svc].components or {}
-      o[svc].components[comp] = { replicas = n }
-    else
-      o[key] = o[key] or {}
-      o[key].replicas = n
-    end
-  end
-  return o
-end
+function M.scale_overrides(scale) return require("deloc.session").scale_overrides(scale) end
 
 function M.duration(v, default, what)
   if v == nil then return default end
@@ -51,64 +33,47 @@ function M.duration(v, default, what)
   return d
 end
 
--- Takes the project's lock (BUSY with the holder when someone has it).
-function M.lock(root, opts)
-  local wait
-  if opts["wait_lock"] then
-    wait = tonumber(opts["wait_lock"])
-    if not wait then return nil, errors.new("USAGE", "--wait-lock needs a number of seconds") end
+-- open(opts, how) -> session | nil, err: deloc.session.open with, when
+-- how.progress, a progress display as the sink (session.progress); the
+-- driver's notes (e.g. an insecure kubeconfig) go to the user at once.
+function M.open(opts, how)
+  how = how or {}
+  local progress = how.progress and M.progress(opts) or nil
+  local s, err = require("deloc.session").open(opts, { lock = how.lock, lazy = how.lazy,
+    connect = how.connect,
+    sink = progress and function(ev) progress:event(ev) end or nil,
+    tick = progress and function() progress:tick() end or nil })
+  if not s then
+    if progress then progress:finish() end
+    return nil, err
   end
-  return require("deloc.state").lock(root, { wait = wait })
+  for _, w in ipairs(s.notes) do
+    if progress then progress:note("warning: " .. w) else io.stderr:write("warning: ", w, "\n") end
+  end
+  s.progress = progress
+  return s
 end
 
--- Runs what stop, down and clean do on any target: under the project's lock,
--- connect(), then fn(conn, on_event) with a progress display, then, only when
--- fn succeeded, after(out).  after writes the state file: while the lock is
--- still held, so that no other deloc on the project reads it half-way.
--- cmdutil.locked(opts, project, connect, fn, after) -> out | nil, err
-function M.locked(opts, project, connect, fn, after)
-  local lock, err = M.lock(project.dir, opts)
-  if not lock then return nil, err end
-  local c
-  c, err = connect()
-  if not c then lock:unlock(); return nil, err end
-  local progress = M.progress(opts)
+-- Ends what open began: the progress display, the lock.
+function M.close(s)
+  if s.progress then s.progress:finish(); s.progress = nil end
+  s:close()
+end
+
+-- stop, down and clean: under the project's lock, the driver removes (with
+-- a progress display) and the state file records it.
+-- cmdutil.remove(opts, o) -> summary, nil, session | nil, err   (o: deloc.stack.remove's)
+function M.remove(opts, o)
+  local s, err = M.open(opts, { lock = true, progress = true })
+  if not s then return nil, err end
   local out
-  out, err = fn(c, function(ev) progress:event(ev) end)
-  progress:finish()
-  if out and after then after(out) end
-  lock:unlock()
+  out, err = require("deloc.stack").remove(s, o)
+  M.close(s)
   if not out then return nil, err end
-  return out
-end
-
--- After stop or down: the services named (every one in the state file when
--- none is) are Stopped, and the command is recorded with `fields`.
-function M.record_stopped(project, services, action, fields)
-  local state = require("deloc.state")
-  local st = state.load(project.dir, project.name)
-  if not st then return end
-  local named = services and #services > 0
-  local want = {}
-  for _, s in ipairs(services or {}) do want[s] = true end
-  for s in pairs(st.services) do
-    if not named or want[s] then state.set_service(st, s, "Stopped") end
+  for _, k in ipairs({ "removed", "stopped", "volumes" }) do
+    if out[k] then out[k] = require("deloc.array").of(out[k]) end
   end
-  state.record(st, action, fields)
-  state.save(project.dir, st)
-end
-
--- After clean: nothing is left, so the state starts afresh (recording the
--- clean); with --secrets the generated secrets go too.
-function M.record_clean(project, opts, fields)
-  local state = require("deloc.state")
-  local st = state.new(project.name)
-  state.record(st, "clean", fields)
-  state.save(project.dir, st)
-  if opts.secrets then
-    local dir = state.secrets_dir(project.dir)
-    for _, name in ipairs(sys.listdir(dir) or {}) do sys.remove(dir .. "/" .. name) end
-  end
+  return out, nil, s
 end
 
 -- Ctrl-C and TERM set a flag that the driver watches; the command then ends

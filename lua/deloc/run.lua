@@ -21,9 +21,19 @@ local function environment(arg)
   return sandbox.strict(base)
 end
 
+-- The program's own modules sit beside it: `require("helpers")` finds
+-- helpers.lua (or helpers/init.lua) in the script's directory first.
+local function beside(path)
+  local dir = path:match("^(.*)/[^/]*$") or "."
+  if dir == "" then dir = "/" end
+  local add = dir .. "/?.lua;" .. dir .. "/?/init.lua;"
+  if package.path:sub(1, #add) ~= add then package.path = add .. package.path end
+end
+
 -- file(path, argv, script_index) -> values returned by the program
 function M.file(path, argv, script_index)
   local arg = make_arg(argv, script_index)
+  beside(path)
   local fn, err = sandbox.loadfile(path, environment(arg))
   if not fn then
     if err:match("wrong mode") then

@@ -18,7 +18,7 @@ local sys = require("deloc.sys")
 
 local M = {}
 
-local unpack = unpack or table.unpack
+local unpack = unpack -- LuaJIT
 local pack = function(...) return { n = select("#", ...), ... } end
 
 -- The loop's state.  Tasks by coroutine, so `current()` can tell a task from

@@ -1,71 +1,81 @@
--- deloc.targets: which target a lifecycle command acts on, and its driver.
+-- deloc.targets: which target a lifecycle command acts on.
 --
---   targets.name(opts) -> "docker" | "kubernetes" | nil, err
+--   targets.name(opts [, project]) -> name | nil, err
 --     --target flag, else DELOC_TARGET, else the project file's `target:`,
---     else docker
---   targets.driver(name) -> driver module (deloc.adapters.<name>)
---   targets.delegate(command, opts, rest) -> handled [, exit code, err]
---     for a target other than docker, runs the command's implementation for
---     that target (deloc.adapters.kubernetes.commands[command]); the command
---     module itself stays the Docker one and calls this first:
---       local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
---       if handled then return code, terr end
+--     else docker; a name no driver answers to is a USAGE error with a hint
+--   targets.names() -> the targets there are (every driver module)
+--   targets.get(name [, from]) -> driver | nil, err (USAGE, with the names there are)
+--   targets.driver(name) -> driver (raises for an unknown name)
 --   targets.option, targets.context_option: the --target / --context options
 local errors = require("deloc.errors")
 
 local M = {}
 
-M.DRIVERS = {
-  docker = "deloc.adapters.docker",
-  kubernetes = "deloc.adapters.kubernetes",
-}
-M.COMMANDS = {
-  kubernetes = "deloc.adapters.kubernetes.commands",
-}
+M.DEFAULT = "docker"
 
 M.option = { "target", arg = "NAME", help = "docker or kubernetes (default: DELOC_TARGET, deloc.yaml's target, docker)" }
 M.context_option = { "context", arg = "NAME", help = "kubeconfig context for the kubernetes target (default: current-context)" }
 
-local function check(name, from)
-  if M.DRIVERS[name] then return name end
-  local names = {}
-  for k in pairs(M.DRIVERS) do names[#names + 1] = k end
-  table.sort(names)
-  local near = require("deloc.suggest").closest(name, names)
-  return nil, errors.new("USAGE", ("unknown target '%s'%s"):format(name, from and (" in " .. from) or ""),
+-- The names of the targets there are: every deloc.adapters.<name> module
+-- (embedded, or in the tree under DELOC_LUA_DIR) that says it is a driver.
+function M.names()
+  local seen = {}
+  for mod in pairs(package.preload) do
+    local n = mod:match("^deloc%.adapters%.([%w_]+)$")
+    if n then seen[n] = true end
+  end
+  local tree = os.getenv("DELOC_LUA_DIR")
+  if tree and tree ~= "" then
+    for _, f in ipairs(require("deloc.sys").listdir(tree .. "/adapters") or {}) do
+      local n = f:match("^([%w_]+)%.lua$")
+      if n then seen[n] = true end
+    end
+  end
+  local out = {}
+  for n in pairs(seen) do
+    local ok, mod = pcall(require, "deloc.adapters." .. n)
+    if ok and type(mod) == "table" and mod.interface == "driver" then out[#out + 1] = n end
+  end
+  table.sort(out)
+  return out
+end
+
+-- get(name) -> driver | nil, err (USAGE, with the names there are)
+function M.get(name, from)
+  local ok, mod = pcall(require, "deloc.adapters." .. tostring(name))
+  if ok and type(mod) == "table" and mod.interface == "driver" then return mod end
+  local names = M.names()
+  local near = require("deloc.suggest").closest(tostring(name), names)
+  return nil, errors.new("USAGE", ("unknown target '%s'%s"):format(tostring(name), from and (" in " .. from) or ""),
     { hint = near and ("did you mean '" .. near .. "'?") or ("targets: " .. table.concat(names, ", ")) })
 end
 
-function M.name(opts)
+local function check(name, from)
+  local d, err = M.get(name, from)
+  if not d then return nil, err end
+  return name
+end
+
+function M.name(opts, project)
   opts = opts or {}
   if opts.target then return check(opts.target, "--target") end
   local env = os.getenv("DELOC_TARGET")
   if env and env ~= "" then return check(env, "DELOC_TARGET") end
-  local ok, project = pcall(function() return require("deloc.api").project(opts.file) end)
-  if ok and type(project) == "table" and project.target then
+  if type(project) ~= "table" then
+    local ok, p = pcall(function() return require("deloc.project").find({ file = opts.file }) end)
+    project = ok and p or nil
+  end
+  if type(project) == "table" and project.target then
     return check(project.target, "deloc.yaml")
   end
   -- an unreadable project file is the command's own error to report
-  return "docker"
+  return M.DEFAULT
 end
 
 function M.driver(name)
-  local mod = M.DRIVERS[name]
-  if not mod then error("targets.driver: unknown target " .. tostring(name), 2) end
-  return require(mod)
-end
-
-function M.delegate(command, opts, rest)
-  local name, err = M.name(opts)
-  if not name then return true, nil, err end
-  if not M.COMMANDS[name] then return false end
-  local impl = require(M.COMMANDS[name])
-  local fn = impl[command]
-  if not fn then
-    return true, nil, errors.new("USAGE", ("'deloc %s' is not available for the %s target"):format(command, name),
-      { hint = "use --target docker for it" })
-  end
-  return true, fn(opts, rest or {})
+  local d, err = M.get(name)
+  if not d then error(err.message, 2) end
+  return d
 end
 
 return M

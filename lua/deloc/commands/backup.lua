@@ -1,7 +1,6 @@
 -- deloc backup SERVICE [-o FILE]
 local errors = require("deloc.errors")
 local cmdutil = require("deloc.cmdutil")
-local cli = require("deloc.adapters.docker.cli")
 
 local M = {
   name = "backup",
@@ -22,33 +21,23 @@ back.]],
 }
 
 function M.run(opts, rest)
-  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
-  if handled then return code, terr end
   local service = rest[1]
   if not service or rest[2] then
     return nil, errors.new("USAGE", "backup needs one service", { hint = M.usage })
   end
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local plan
-  plan, err = cli.current_plan(opts, project)
-  if not plan then return nil, err end
-  local docker = require("deloc.adapters.docker")
-  local c
-  c, err = docker.connect()
-  if not c then return nil, err end
+  local s, err = cmdutil.open(opts)
+  if not s then return nil, err end
   local path = opts.output or os.date(service .. "-%Y%m%d-%H%M%S.backup")
   -- A file is written mode 0600 beside its final name and renamed into
-  -- place once complete and synced (see backup.file_sink).
-  local bk = require("deloc.adapters.docker.backup")
+  -- place once complete and synced (deloc.filesink).
   local sink
   if path ~= "-" then
-    sink, err = bk.file_sink(path)
+    sink, err = require("deloc.filesink").new(path)
     if not sink then return nil, err end
   end
   local werr
   local info
-  info, err = cmdutil.in_task(bk.backup, c, plan, service, function(chunk)
+  info, err = require("deloc.stack").backup(s, service, function(chunk)
     if werr then return end
     local ok, e
     if sink then ok, e = sink:write(chunk) else ok, e = io.stdout:write(chunk) end

@@ -19,22 +19,15 @@ behind -- and resets the state file.  Generated secrets stay in
 }
 
 function M.run(opts)
-  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, nil)
-  if handled then return code, terr end
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local docker = require("deloc.adapters.docker")
-  local out
-  out, err = cmdutil.locked(opts, project, docker.connect, function(c, on_event)
-    return docker.clean(c, project.name, { on_event = on_event })
-  end, function() cmdutil.record_clean(project, opts, {}) end)
+  local out, err = cmdutil.remove(opts, { all = true, secrets = opts.secrets })
   if not out then return nil, err end
   if opts.json then
     cmdutil.print_json(out)
   else
-    io.stdout:write(("removed %d container%s, %d volume%s%s\n"):format(#out.removed,
-      #out.removed == 1 and "" or "s", #out.volumes, #out.volumes == 1 and "" or "s",
-      out.network and (", network " .. out.network) or ""))
+    io.stdout:write(("removed %d %s, %d volume%s%s\n"):format(#out.removed,
+      out.namespace and "object" .. (#out.removed == 1 and "" or "s") or ("container" .. (#out.removed == 1 and "" or "s")),
+      #out.volumes, #out.volumes == 1 and "" or "s",
+      out.network and (", network " .. out.network) or (out.namespace and (", namespace " .. out.namespace) or "")))
   end
   return 0
 end

@@ -44,17 +44,23 @@ local function secret_value(opts, svc, name)
   return (v:gsub("%s+$", ""))
 end
 
--- The host port published for a container port of the running service.
+-- The host port published for a container port of the running service
+-- (the status rows' "127.0.0.1:HOST->PORT/tcp").
 local function host_port(opts, target, container_port)
-  local driver, c, project = exec.driver(opts, "connect", "find_container")
-  if not driver then return nil, c end
-  local row, err = driver.find_container(c, project.name, target)
-  if not row then return nil, err end
-  for _, p in ipairs(row.ports or {}) do
-    local host = p:match(":(%d+)%->" .. container_port .. "/tcp$")
-    if host then return host end
+  local s, err = exec.session(opts)
+  if not s then return nil, err end
+  local rows
+  rows, err = s.driver.status(s, { services = { target.service } })
+  s:close()
+  if not rows then return nil, err end
+  for _, r in ipairs(rows) do
+    for _, p in ipairs(r.component == target.component and r.ports or {}) do
+      local host = p:match(":(%d+)%->" .. container_port .. "/tcp$")
+      if host then return host end
+    end
   end
-  return nil, errors.new("SERVICE_NOT_FOUND", ("%s publishes no port for %d"):format(target.service, container_port))
+  return nil, errors.new("SERVICE_NOT_FOUND", ("%s publishes no port for %d (is it up?)"):format(
+    target.service, container_port))
 end
 
 local function fill_url(opts, recipe, target, tmpl)

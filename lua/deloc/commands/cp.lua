@@ -55,10 +55,13 @@ local function progress(opts)
 end
 
 local function copy(opts, from, to, on_progress)
-  local driver, c, project = exec.driver(opts, "cp", "copy")
-  if not driver then return nil, c end
-  return driver.copy(c, project.name, from.service and from or from.path, to.service and to or to.path,
+  local s, err = exec.session(opts)
+  if not s then return nil, err end
+  local out
+  out, err = s.driver.cp(s, from.service and from or from.path, to.service and to or to.path,
     { on_progress = on_progress })
+  s:close()
+  return out, err
 end
 
 function M.run(opts, rest)

@@ -8,7 +8,8 @@ local M = {
   summary = "stop and remove services (--volumes: their data too)",
   help = [[
 Removes containers in reverse dependency order (what depends on a service goes
-first; independent ones together), then the project network.  Data volumes
+first; independent ones together), then the project network (on Kubernetes:
+the project's objects, and with --volumes its claims and namespace).  Data volumes
 stay unless --volumes is given.  Secrets stay in .deloc/secrets/.]],
   options = {
     require("deloc.targets").option, require("deloc.targets").context_option,
@@ -19,26 +20,15 @@ stay unless --volumes is given.  Secrets stay in .deloc/secrets/.]],
 }
 
 function M.run(opts, rest)
-  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
-  if handled then return code, terr end
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local t
-  t, err = cmdutil.duration(opts.timeout, 5)
+  local t, err = cmdutil.duration(opts.timeout, 5)
   if not t then return nil, err end
-  local docker = require("deloc.adapters.docker")
-  local out
-  out, err = cmdutil.locked(opts, project, docker.connect, function(c, on_event)
-    return docker.remove(c, project.name, { services = rest, volumes = opts.volumes,
-      timeout = math.floor(t + 0.5), on_event = on_event })
-  end, function()
-    cmdutil.record_stopped(project, rest, "down", { services = rest, volumes = opts.volumes or nil })
-  end)
+  local out, s
+  out, err, s = cmdutil.remove(opts, { services = rest, volumes = opts.volumes, timeout = math.floor(t + 0.5) })
   if not out then return nil, err end
   if opts.json then
     cmdutil.print_json(out)
-  elseif #out.removed == 0 and not out.network then
-    io.stdout:write(("nothing to remove for project '%s'\n"):format(project.name))
+  elseif #out.removed == 0 and #(out.volumes or {}) == 0 and not out.network and not out.namespace then
+    io.stdout:write(("nothing to remove for project '%s'\n"):format(s.project.name))
   end
   return 0
 end

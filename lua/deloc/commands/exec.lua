@@ -96,32 +96,21 @@ function M.want_tty(opts)
   return term.isatty("stdin") and term.isatty("stdout")
 end
 
--- The target's driver and its connection, for the verbs only some targets
--- have (exec_process, copy, find_container): a clear error where it has not.
--- -> driver, conn, project | nil, err
-function M.driver(opts, verb, method)
-  local name, err = targets.name(opts)
-  if not name then return nil, err end
-  local driver = targets.driver(name)
-  if not driver[method] then
-    return nil, errors.new("USAGE", ("%s is not available for the %s target yet"):format(verb, name),
-      { hint = "use --target docker" .. (name == "kubernetes" and (", or kubectl " .. verb .. " for now") or "") })
-  end
-  local project
-  project, err = require("deloc.cmdutil").project(opts)
-  if not project then return nil, err end
-  local c
-  c, err = driver.connect()
-  if not c then return nil, err end
-  return driver, c, project
+-- The project's session on its target (deloc.session), for a driver verb.
+-- -> s | nil, err;  the caller closes it
+function M.session(opts)
+  return require("deloc.cmdutil").open(opts, { lazy = true })
 end
 
--- Runs argv in target with the terminal or pipes of this process.
--- eopts = { tty=, stdin=, env=, user=, workdir= } -> exit code | nil, err
+-- Runs argv in target with the terminal or pipes of this process, through
+-- the target's driver.  eopts = { tty=, stdin=, env=, user=, workdir= }
+-- -> exit code | nil, err
 function M.exec(opts, target, argv, eopts)
-  local driver, c, project = M.driver(opts, "exec", "exec_process")
-  if not driver then return nil, c end
-  local r, err = driver.exec_process(c, project.name, target, argv, eopts)
+  local s, err = M.session(opts)
+  if not s then return nil, err end
+  local r
+  r, err = s.driver.exec(s, target, argv, eopts)
+  s:close()
   if not r then return nil, err end
   return r.code
 end

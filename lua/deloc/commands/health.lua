@@ -8,41 +8,30 @@ local M = {
   usage = "deloc health [SERVICES...] [--json]",
   summary = "check the services' health; exit status 8 if any is not healthy",
   help = [[
-Shows each container's health and the output of its last check.  Where the
-engine has not run its check yet, deloc runs it now.  Exits 0 when every
+Shows each container's (or workload's) health and the output of its last
+check.  Where the engine has not run its check yet, deloc runs it now.  Exits 0 when every
 service is healthy (one-shot components: completed), else 8.]],
   options = { require("deloc.targets").option, require("deloc.targets").context_option },
 }
 
 function M.run(opts, rest)
-  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
-  if handled then return code, terr end
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local docker = require("deloc.adapters.docker")
-  local c
-  c, err = docker.connect()
-  if not c then return nil, err end
-  local rows
-  rows, err = docker.health(c, project.name, { services = rest })
-  if not rows then return nil, err end
+  local s, err = cmdutil.open(opts)
+  if not s then return nil, err end
+  local rows, bad = require("deloc.stack").health(s, { services = rest })
+  if not rows then return nil, bad end
   local ok
   ok, err = cmdutil.check_services(rows, rest)
   if not ok then return nil, err end
-  local bad = {}
-  for _, r in ipairs(rows) do
-    if not r.healthy then bad[#bad + 1] = r.name end
-  end
   if opts.json then
     local out = {}
     for _, r in ipairs(rows) do
       out[#out + 1] = { service = r.service, component = r.component, replica = r.replica,
         name = r.name, state = r.state, healthy = r.healthy, output = r.output }
     end
-    cmdutil.print_json({ project = project.name, healthy = #bad == 0 and #rows > 0,
+    cmdutil.print_json({ project = s.project.name, healthy = #bad == 0 and #rows > 0,
       services = require("deloc.array").of(out) })
   elseif #rows == 0 then
-    io.stdout:write(("nothing deployed for project '%s'\n"):format(project.name))
+    io.stdout:write(("nothing deployed for project '%s'\n"):format(s.project.name))
   else
     local on = cmdutil.color(opts)
     local term = require("deloc.term")
@@ -50,7 +39,7 @@ function M.run(opts, rest)
     for _, r in ipairs(rows) do
       local name = r.service
       if r.component and r.component ~= r.service then name = name .. "/" .. r.component end
-      if r.replica > 1 then name = name .. "#" .. r.replica end
+      if (r.replica or 1) > 1 then name = name .. "#" .. r.replica end
       local verdict = r.healthy and "healthy" or (r.state == "starting" and "starting" or "unhealthy")
       if r.state == "completed" then verdict = "completed" end
       if r.state == "exited" or r.state == "created" then verdict = r.state end
@@ -60,7 +49,7 @@ function M.run(opts, rest)
     cmdutil.table({ "SERVICE", "HEALTH", "LAST CHECK" }, t)
   end
   if #rows == 0 then
-    return nil, errors.new("UNHEALTHY", ("nothing deployed for project '%s'"):format(project.name))
+    return nil, errors.new("UNHEALTHY", ("nothing deployed for project '%s'"):format(s.project.name))
   end
   if #bad > 0 then
     return nil, errors.new("UNHEALTHY", ("not healthy: %s"):format(table.concat(bad, ", ")))

@@ -24,32 +24,25 @@ time; a date alone: its midnight) or a unix time, as docker does.]],
 local palette = { "cyan", "yellow", "green", "magenta", "blue", "red" }
 
 function M.run(opts, rest)
-  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
-  if handled then return code, terr end
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local logs = require("deloc.adapters.docker.logs")
-  local since
-  if opts.since then
-    since, err = logs.since(opts.since)
-    if not since then return nil, err end
-  end
   if opts.tail and not tonumber(opts.tail) then
     return nil, require("deloc.errors").new("USAGE", "--tail needs a number of lines")
   end
-  local docker = require("deloc.adapters.docker")
-  local c
-  c, err = docker.connect()
-  if not c then return nil, err end
+  local s, err = cmdutil.open(opts)
+  if not s then return nil, err end
+  local since
+  if opts.since then
+    since, err = s.driver.since(opts.since)
+    if not since then return nil, err end
+  end
   local term = require("deloc.term")
   local on = cmdutil.color(opts)
   local colours, n = {}, 0
   local width = 0
   local out = io.stdout
   if opts.follow then cmdutil.catch_signals() end
-  local ok
-  ok, err = logs.run(c, project.name, {
-    services = rest, follow = opts.follow, tail = opts.tail, since = since,
+  local count
+  count, err = s.driver.logs(s, {
+    services = rest, follow = opts.follow, tail = opts.tail, since = since, timestamps = opts.timestamps,
     on_keys = function(keys)
       for _, k in ipairs(keys) do if #k > width then width = #k end end
     end,
@@ -57,11 +50,11 @@ function M.run(opts, rest)
       if #l.key > width then width = #l.key end
       local prefix = ("%-" .. width .. "s |"):format(l.key)
       if on then
-        local col = colours[l.service]
+        local col = colours[l.service or l.key]
         if not col then
           n = n + 1
           col = palette[(n - 1) % #palette + 1]
-          colours[l.service] = col
+          colours[l.service or l.key] = col
         end
         prefix = term.colorize(true, col, prefix)
       end
@@ -77,7 +70,11 @@ function M.run(opts, rest)
     end,
   })
   if opts.follow then cmdutil.release_signals() end
-  if not ok then return nil, err end
+  if not count then return nil, err end
+  if count == 0 then
+    io.stderr:write(("nothing deployed for project '%s'%s\n"):format(s.project.name,
+      (rest and #rest > 0) and (" (" .. table.concat(rest, ", ") .. ")") or ""))
+  end
   return 0
 end
 

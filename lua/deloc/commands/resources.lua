@@ -6,6 +6,7 @@ local M = {
   usage = "deloc resources [--reserve PERCENT] [--json]",
   summary = "show the CPU, memory and disk detected and what the planner may use",
   options = {
+    require("deloc.targets").option, require("deloc.targets").context_option,
     { "reserve", arg = "PERCENT", help = "safety margin kept free (default: the project's, else 15%)" },
   },
 }
@@ -21,12 +22,14 @@ function M.run(opts)
     local p = api.project(opts.file)
     reserve = p and p.reserve or nil
   end
-  -- For Docker the engine's own size counts (the smaller of it and this
-  -- machine for a local engine; its own for a remote one).
-  local capacity, engine_note
-  if require("deloc.targets").name(opts) == "docker" then
-    capacity, engine_note = require("deloc.adapters.docker.capacity").for_plan()
-  end
+  -- The target's own size counts (for Docker the smaller of the engine and
+  -- this machine for a local engine; its own for a remote one).
+  local sess, serr = require("deloc.cmdutil").open(opts, { lazy = true })
+  if not sess then return nil, serr end
+  local cap, cerr = sess.driver.capacity(sess)
+  if not cap then return nil, cerr end
+  local capacity = cap.cpu and cap or nil
+  local engine_note = cap.warning
   local r, err = api.resources({ reserve = reserve, capacity = capacity })
   if not r then return nil, err end
   if opts.json then

@@ -8,7 +8,7 @@ local M = {
   usage = "deloc status [SERVICES...] [--stats] [--json]",
   summary = "show the project's services, their state, health and ports",
   help = [[
-Built from the Docker engine's labels (one request), so it is right even
+Built from the target's labels (on Docker one request), so it is right even
 without the state file.  --stats adds CPU and memory use against the limits
 (one stats request per running container, made in parallel).]],
   options = {
@@ -24,74 +24,75 @@ local function mib(n)
 end
 
 local function colour(on, state)
-  local style = ({ healthy = "green", running = "green", completed = "green",
+  local style = ({ healthy = "green", running = "green", completed = "green", ready = "green",
     unhealthy = "red", exited = "red", dead = "red", starting = "yellow",
     created = "yellow", restarting = "yellow", paused = "yellow" })[state]
   if not on or not style then return state end
   return require("deloc.term").colorize(true, style, state)
 end
 
+-- The optional columns a target fills (driver.columns.status), in order.
+local COLUMNS = {
+  workload = { "WORKLOAD", function(r) return r.workload or "-" end },
+  ready = { "READY", function(r) return r.ready or "-" end },
+  uptime = { "UP", function(r) return r.uptime or "-" end },
+  restarts = { "RESTARTS", function(r) return tostring(r.restarts or 0) end },
+  nodes = { "NODES", function(r) return (r.nodes and #r.nodes > 0) and table.concat(r.nodes, ",") or "-" end },
+  ports = { "PORTS", function(r) return table.concat(r.ports or {}, " ") end },
+}
+local BEFORE_STATE = { workload = true }
+
+local function state_text(on, r)
+  local state = r.state or "-"
+  local shown = state
+  if state == "exited" and r.exit_code then
+    shown = ("exited (%d)"):format(r.exit_code)
+  elseif r.detail and state ~= "ready" and state ~= "healthy" then
+    shown = state .. " (" .. r.detail .. ")"
+  end
+  return on and shown == state and colour(on, state) or shown
+end
+
 function M.run(opts, rest)
-  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
-  if handled then return code, terr end
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local docker = require("deloc.adapters.docker")
-  local c
-  c, err = docker.connect({ lazy = true }) -- one request: the list itself
-  if not c then return nil, err end
-  local rows
-  rows, err = cmdutil.in_task(docker.status, c, project.name, { stats = opts.stats, services = rest })
-  if not rows then return nil, err end
-  -- The engine says "starting" until its steady-state check (every 5 s or
-  -- slower) first runs; deloc's own probe during 'up' may have passed already.
-  local st = require("deloc.state").load(project.dir, project.name, { peek = true })
-  local ready = {}
-  for _, s in pairs(st and st.services or {}) do
-    for _, id in ipairs(type(s.ready) == "table" and s.ready or {}) do ready[id] = true end
-  end
-  for _, r in ipairs(rows) do
-    if r.state == "starting" and ready[r.id] then r.state, r.health = "healthy", "healthy" end
-  end
+  local s, err = cmdutil.open(opts, { lazy = true }) -- one request: the list itself
+  if not s then return nil, err end
+  local rows, lifecycle = require("deloc.stack").status(s, { stats = opts.stats, services = rest })
+  s:close()
+  if not rows then return nil, lifecycle end
   if opts.json then
-    -- and what deloc recorded (the state file, no engine request): each
-    -- row's lifecycle state, and per service its state, reason and last
-    -- transitions
-    local lifecycle = {}
-    for _, r in ipairs(rows) do
-      r.ports = require("deloc.array").of(r.ports)
-      local s = st and st.services[r.service or ""]
-      if type(s) == "table" and s.state then
-        r.lifecycle = s.state
-        lifecycle[r.service] = { state = s.state, since = s.since, reason = s.detail,
-          history = require("deloc.array").of(type(s.history) == "table" and s.history or {}) }
-      end
-    end
-    cmdutil.print_json({ project = project.name, services = require("deloc.array").of(rows),
+    cmdutil.print_json({ project = s.project.name, target = s.target, services = require("deloc.array").of(rows),
       lifecycle = next(lifecycle) and lifecycle or nil })
     return 0
   end
   if #rows == 0 then
-    io.stdout:write(("nothing deployed for project '%s'\n"):format(project.name))
+    local where = s.driver.describe(s, { project = s.project.name })
+    io.stdout:write(("nothing deployed for project '%s'%s\n"):format(s.project.name,
+      where and (" (" .. where .. ")") or ""))
     return 0
   end
   local on = cmdutil.color(opts)
+  local cols = s.driver.columns.status or {}
+  local headers = { "SERVICE" }
+  for _, c in ipairs(cols) do if BEFORE_STATE[c] then headers[#headers + 1] = COLUMNS[c][1] end end
+  headers[#headers + 1] = "STATE"
+  for _, c in ipairs(cols) do if not BEFORE_STATE[c] then headers[#headers + 1] = COLUMNS[c][1] end end
+  local stats = opts.stats and s.driver.columns.stats
+  if stats then headers[#headers + 1], headers[#headers + 2] = "CPU", "MEMORY" end
   local out = {}
   for _, r in ipairs(rows) do
     local name = r.service
     if r.component and r.component ~= r.service then name = name .. "/" .. r.component end
-    if r.replica > 1 or (r.kind ~= "oneshot" and false) then name = name .. "#" .. r.replica end
-    local state = r.state
-    if state == "exited" and r.exit_code then state = ("exited (%d)"):format(r.exit_code) end
-    local row = { name, colour(on, state), r.uptime or "-", table.concat(r.ports, " ") }
-    if opts.stats then
+    if (r.replica or 1) > 1 then name = name .. "#" .. r.replica end
+    local row = { name }
+    for _, c in ipairs(cols) do if BEFORE_STATE[c] then row[#row + 1] = COLUMNS[c][2](r) end end
+    row[#row + 1] = state_text(on, r)
+    for _, c in ipairs(cols) do if not BEFORE_STATE[c] then row[#row + 1] = COLUMNS[c][2](r) end end
+    if stats then
       row[#row + 1] = r.cpu_percent and ("%.1f%%"):format(r.cpu_percent) or "-"
       row[#row + 1] = r.memory and (mib(r.memory) .. " / " .. mib(r.memory_limit)) or "-"
     end
     out[#out + 1] = row
   end
-  local headers = { "SERVICE", "STATE", "UP", "PORTS" }
-  if opts.stats then headers[5], headers[6] = "CPU", "MEMORY" end
   cmdutil.table(headers, out)
   return 0
 end

@@ -14,21 +14,10 @@ local M = {
 }
 
 function M.run(opts, rest)
-  local handled, code, terr = require("deloc.targets").delegate(M.name, opts, rest)
-  if handled then return code, terr end
-  local project, err = cmdutil.project(opts)
-  if not project then return nil, err end
-  local t
-  t, err = cmdutil.duration(opts.timeout, 10)
+  local t, err = cmdutil.duration(opts.timeout, 10)
   if not t then return nil, err end
-  local docker = require("deloc.adapters.docker")
   local out
-  out, err = cmdutil.locked(opts, project, docker.connect, function(c, on_event)
-    return docker.remove(c, project.name, { services = rest, stop_only = true,
-      timeout = math.floor(t + 0.5), on_event = on_event })
-  end, function()
-    cmdutil.record_stopped(project, rest, "stop", { services = rest })
-  end)
+  out, err = cmdutil.remove(opts, { services = rest, stop_only = true, timeout = math.floor(t + 0.5) })
   if not out then return nil, err end
   if opts.json then cmdutil.print_json(out) end
   return 0
