@@ -50,12 +50,12 @@ local function pick_component(rows, target)
 end
 
 function M.find(c, project, target)
-  local docker = require("deloc.adapters.docker")
+  local ops = require("deloc.adapters.docker.ops")
   local ctrs, err = c:get("/containers/json", { all = 1, filters = build.filters(project, target.service) })
   if not ctrs then return nil, err end
   local rows = {}
   for _, ctr in ipairs(ctrs) do
-    if not (ctr.Labels or {})[build.LABEL.helper] then rows[#rows + 1] = docker.row(ctr) end
+    if not (ctr.Labels or {})[build.LABEL.helper] then rows[#rows + 1] = ops.row(ctr) end
   end
   if #rows == 0 then
     return not_found(("no service '%s' is deployed in project '%s'"):format(target.service, project),

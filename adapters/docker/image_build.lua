@@ -24,6 +24,7 @@ local archive = require("deloc.adapters.docker.archive")
 local M = {}
 
 local cache = {} -- context|dockerfile -> { tar=, hash= }
+local bases = setmetatable({}, { __mode = "k" }) -- comp -> the plan's own config hash
 local tars = setmetatable({}, { __mode = "k" }) -- comp -> its context (never in the plan: state.json keeps the plan)
 
 -- ---- .dockerignore ----
@@ -162,6 +163,11 @@ function M.resolve(comp, root, project)
   tars[comp] = ctx.tar
   comp.image = ("deloc-%s/%s:%s"):format(project, comp.service ..
     (comp.name ~= comp.service and ("-" .. comp.name) or ""), ctx.hash)
+  -- the plan's config hash knew only "...:build": the context's hash joins
+  -- it, so a changed context recreates the container
+  local base = bases[comp] or comp.config_hash
+  bases[comp] = base
+  if base then comp.config_hash = require("deloc.adapters.docker.build").hash({ base, comp.image }) end
   return comp.image
 end
 
