@@ -16,6 +16,8 @@ BUILD_PKGS := gcc make pkg-config libluajit-5.1-dev libyaml-dev lua-cjson-dev \
               libcurl4-openssl-dev libedit-dev
 TEST_PKGS  := lua-busted python3 openssl curl tmux docker-compose debootstrap hyperfine socat
 LINT_PKGS  := lua-check clang-format
+# make test-k8s-pods: Debian's containerd, runc and CNI plugins under the node, the clients of its logins
+PODS_PKGS  := containerd runc containernetworking-plugins iptables nftables iproute2 postgresql-client redis-tools
 
 ifeq ($(V),1)
 Q :=
@@ -44,12 +46,13 @@ C_OBJS   := $(patsubst src/%.c,$(BUILD)/%.o,$(C_SRCS))
 BINDINGS := $(patsubst src/l_%.c,%,$(sort $(wildcard src/l_*.c)))
 LUA_SRCS := $(sort $(shell find lua adapters recipes -name '*.lua' 2>/dev/null))
 
-.PHONY: all deps install uninstall test unit e2e test-k8s-full ctest bench demo demo-down clean format check-format lint
+.PHONY: all deps install uninstall test unit e2e test-k8s-full test-k8s-pods ctest bench demo demo-down clean format check-format lint
 
 all: deps deloc
 
 deps:
-	$(Q)missing=$$(for p in $(BUILD_PKGS) $(if $(filter test unit e2e test-k8s-full bench demo,$(MAKECMDGOALS)),$(TEST_PKGS)) \
+	$(Q)missing=$$(for p in $(BUILD_PKGS) $(if $(filter test unit e2e test-k8s-full test-k8s-pods bench demo,$(MAKECMDGOALS)),$(TEST_PKGS)) \
+	  $(if $(filter test-k8s-pods,$(MAKECMDGOALS)),$(PODS_PKGS)) \
 	  $(if $(filter lint format check-format,$(MAKECMDGOALS)),$(LINT_PKGS)); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -130,6 +133,12 @@ e2e: all
 # the extra builds are long on a cold machine).
 test-k8s-full: all
 	$(Q)./spec/run k8sfull
+
+# Kubernetes whose pods really run: a kubelet, kube-proxy, CoreDNS and containerd
+# on this machine (root, cgroups, a bridge of its own); see README "Testing on real
+# pods" (not part of `make test`).
+test-k8s-pods: all
+	$(Q)./spec/run k8spods
 
 bench: all
 	$(Q)./bench/run

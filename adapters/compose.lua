@@ -96,7 +96,7 @@ local function find_component(plan, dep)
 end
 
 local SERVICE_KEYS = {
-  "image", "build", "entrypoint", "command", "user", "environment", "ports", "volumes", "tmpfs",
+  "image", "build", "entrypoint", "command", "user", "group_add", "environment", "ports", "volumes", "tmpfs",
   "secrets", "networks", "depends_on", "healthcheck", "restart", "scale", "mem_limit", "cpus",
   "pids_limit", "read_only", "cap_drop", "cap_add", "security_opt", "stop_grace_period",
   "init", "labels",
@@ -158,15 +158,36 @@ local function compose_healthcheck(hc)
   }, { "test", "interval", "timeout", "retries", "start_period" })
 end
 
+-- The user's own files (deloc.mounts) as binds, read-only unless asked, and
+-- the source's non-root groups for group_add.  A source in the project is
+-- named relative to it when the file sits there (`relative`: its secrets are
+-- named relatively then too), else absolutely.
+local function binds_of(plan, comp, relative)
+  local binds, groups = {}, {}
+  local dir = relative and plan.dir and plan.dir:gsub("/+$", "")
+  for _, name in ipairs(sorted_keys(comp.mounts or {})) do
+    local m = comp.mounts[name]
+    local src = m.source
+    if dir and src:sub(1, #dir + 1) == dir .. "/" then src = "./" .. src:sub(#dir + 2) end
+    if dir and src == dir then src = "." end
+    binds[#binds + 1] = yaml.ordered({ type = "bind", source = src, target = m.path,
+      read_only = not m.writable }, { "type", "source", "target", "read_only" })
+    if m.gid and m.gid ~= 0 then groups[#groups + 1] = tostring(m.gid) end
+  end
+  table.sort(groups)
+  return binds, groups
+end
+
 -- One Compose service: the component's planned facts, spelled for Compose.
-local function service_of(plan, comp)
+local function service_of(plan, comp, relative)
   local s = yaml.ordered({}, SERVICE_KEYS)
   s.image = comp.image
   if comp.build then
-    -- built from the project's files: Compose reads the context relative to
-    -- the Compose file, so the file belongs in the project directory
-    s.build = yaml.ordered({ context = comp.build.context, dockerfile = comp.build.dockerfile },
-      { "context", "dockerfile" })
+    -- built from the project's files: Compose reads a relative context from
+    -- the Compose file's directory, so outside the project it is absolute
+    local ctx = comp.build.context
+    if not relative and plan.dir then ctx = plan.dir:gsub("/+$", "") .. "/" .. ctx end
+    s.build = yaml.ordered({ context = ctx, dockerfile = comp.build.dockerfile }, { "context", "dockerfile" })
   end
   if comp.entrypoint then s.entrypoint = seq(comp.entrypoint) end
   if comp.command then s.command = seq(comp.command) end
@@ -185,6 +206,9 @@ local function service_of(plan, comp)
     volumes[#volumes + 1] = yaml.ordered({ type = "volume", source = v.name, target = v.path },
       { "type", "source", "target" })
   end
+  local binds, groups = binds_of(plan, comp, relative)
+  for _, b in ipairs(binds) do volumes[#volumes + 1] = b end
+  if #groups > 0 then s.group_add = seq(groups) end
   if #volumes > 0 then s.volumes = volumes end
   local tmpfs = tmpfs_list(comp.tmpfs)
   if #tmpfs > 0 then s.tmpfs = tmpfs end
@@ -230,7 +254,7 @@ function M.document(plan, opts)
     local svc = plan.services[sname]
     for _, cname in ipairs(svc.component_order or sorted_keys(svc.components)) do
       local comp = svc.components[cname]
-      doc.services[comp.id] = service_of(plan, comp)
+      doc.services[comp.id] = service_of(plan, comp, secrets_dir:sub(1, 1) ~= "/")
       for _, vname in ipairs(sorted_keys(comp.volumes)) do
         local v = comp.volumes[vname]
         volumes[v.name] = { name = v.name, labels = { [LABEL.project] = plan.project,

@@ -304,7 +304,13 @@ function M.render(plan, opts)
   end
 
   local notes = { "{{ .Chart.Name }} ({{ .Release.Name }}): the stack deloc planned.", "" }
-  for _, obj in ipairs(objects.build(plan, p)) do
+  local objs = objects.build(plan, p)
+  -- the project's files go in as ConfigMaps where they can; say where not
+  for _, n in ipairs(objs.mount_notes or {}) do
+    notes[#notes + 1] = "WARNING: " .. n:gsub("{{", '{{ "{{" }}'):gsub("%c", " ")
+  end
+  if objs.mount_notes and #objs.mount_notes > 0 then notes[#notes + 1] = "" end
+  for _, obj in ipairs(objs) do
     local text
     text, err = template_text(p, obj)
     if not text then return nil, err end

@@ -122,6 +122,13 @@ return recipe "airflow" {
     jwt_secret = { length = 48 },
     secret_key = { length = 48 },
   },
+  -- your files (deloc.yaml services.airflow.mounts): DAGs and plugins where
+  -- the image reads them, task logs where every component writes them
+  mounts = {
+    dags = { path = "/opt/airflow/dags", description = "DAG files" },
+    plugins = { path = "/opt/airflow/plugins", description = "Airflow plugins" },
+    logs = { path = "/opt/airflow/logs", description = "task logs (mount writable)" },
+  },
   components = {
     init = {
       oneshot = true,
@@ -243,6 +250,10 @@ return recipe "airflow" {
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = {
+    AIRFLOW_URL = "http://{host}:{port:api}", AIRFLOW_USERNAME = "admin",
+    AIRFLOW_PASSWORD = "{secret:admin_password}",
+  },
   connections = {
     "http://" .. ADMIN .. ":{secret:admin_password}@{host}:{port:api}",
   },

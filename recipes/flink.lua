@@ -26,6 +26,8 @@ return recipe "flink" {
   description = "Apache Flink stream processing (jobmanager + scalable taskmanagers)",
   category = "processing",
   image = "flink:1.20.1-scala_2.12-java17",
+  -- /opt/flink/usrlib: where the image's scripts look for user jars
+  mounts = { jobs = { path = "/opt/flink/usrlib", description = "job jars" } },
   components = {
     jobmanager = {
       command = { "jobmanager" },
@@ -87,5 +89,6 @@ return recipe "flink" {
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = { FLINK_REST_URL = "http://{host}:{port:ui}" },
   connections = { "http://{host}:{port:ui}" },
 }

@@ -36,6 +36,7 @@ return recipe "jupyter" {
     http = { port = 8888, http = true },
     sparkui = { port = 4040, http = true },
   },
+  mounts = { work = { path = "/home/jovyan/work", description = "notebooks (mount writable to save)" } },
   volumes = {
     work = { path = "/home/jovyan/work", data = true, size = "2Gi" },
   },
@@ -72,6 +73,7 @@ return recipe "jupyter" {
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = { JUPYTER_URL = "http://{host}:{port:http}/lab", JUPYTER_TOKEN = "{secret:token}" },
   connections = {
     "http://{host}:{port:http}/lab?token={secret:token}",
   },

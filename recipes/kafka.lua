@@ -101,6 +101,7 @@ return recipe "kafka" {
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = { KAFKA_BOOTSTRAP_SERVERS = "{host}:{port:broker}" },
   connections = {
     "{host}:{port:broker}",
   },

@@ -98,6 +98,10 @@ return recipe "minio" {
   capabilities = { },
   restricted = false,
   restricted_reason = "the minio image runs as root and its /data is root-owned",
+  exports = {
+    AWS_ENDPOINT_URL = "http://{host}:{port:api}", AWS_ACCESS_KEY_ID = "deloc",
+    AWS_SECRET_ACCESS_KEY = "{secret:password}", AWS_REGION = "us-east-1",
+  },
   connections = {
     "http://deloc:{secret:password}@{host}:{port:api}",
     "http://{host}:{port:console}",

@@ -6,10 +6,21 @@
 -- /var/lib/postgresql/data owned by 999 with mode 1777 and a fresh Docker
 -- volume copies that ownership.  On Kubernetes a new volume is root-owned:
 -- the pod needs fsGroup 999 (the adapter sets fsGroup from the gid) and,
--- because a fresh volume may hold lost+found, a subPath for the data.
+-- because a fresh volume may hold lost+found, a subPath for the data.  That
+-- directory is the kubelet's (root, group 999, g+rwx), and initdb must own
+-- PGDATA (it chmods it 0700: "could not change permissions of directory
+-- ...: Operation not permitted" on a real kubelet), so PGDATA is a
+-- subdirectory that initdb creates itself, as the image's documentation
+-- advises for mount points (docker-library/docs, postgres/content.md, PGDATA).
 --
 -- Read-only root: the server writes only PGDATA, its socket directory and
 -- /tmp, so those are a volume and two tmpfs mounts.
+--
+-- Passwords on loopback too: initdb's default pg_hba.conf trusts host
+-- connections from 127.0.0.1 and ::1, and `kubectl port-forward` (the way in
+-- that the Kubernetes target prints) arrives at the server from 127.0.0.1 in
+-- the pod, so any password logged in.  --auth-host=scram-sha-256 makes those
+-- lines ask for the password; the socket stays trusted for the entrypoint.
 --
 -- Health: pg_isready over TCP to 127.0.0.1, not the socket: during first
 -- start the entrypoint runs a temporary server on the socket only (to create
@@ -26,6 +37,8 @@ return recipe "postgres" {
   volumes = {
     data = { path = "/var/lib/postgresql/data", data = true, size = "1Gi" },
   },
+  -- *.sql, *.sql.gz and *.sh run by the entrypoint on the first start (empty PGDATA)
+  mounts = { initdb = { path = "/docker-entrypoint-initdb.d", description = "init scripts" } },
   tmpfs = { "/tmp", "/var/run/postgresql" },
   secrets = { password = { length = 24 } },
   env = function(s)
@@ -33,7 +46,8 @@ return recipe "postgres" {
       POSTGRES_USER = "deloc",
       POSTGRES_DB = "deloc",
       POSTGRES_PASSWORD_FILE = s.secret_file("password"),
-      PGDATA = "/var/lib/postgresql/data",
+      POSTGRES_INITDB_ARGS = "--auth-host=scram-sha-256",
+      PGDATA = "/var/lib/postgresql/data/pgdata",
     }
   end,
   health = {
@@ -60,6 +74,11 @@ return recipe "postgres" {
       'PGPASSWORD="$(cat /run/secrets/postgres.password)" exec pg_dump -h 127.0.0.1 -U deloc -Fc deloc' },
     restore = { "sh", "-c",
       'PGPASSWORD="$(cat /run/secrets/postgres.password)" exec pg_restore -h 127.0.0.1 -U deloc -d deloc --clean --if-exists --no-owner' },
+  },
+  exports = {
+    DATABASE_URL = "postgresql://deloc:{secret_url:password}@{host}:{port:postgres}/deloc",
+    PGHOST = "{host}", PGPORT = "{port:postgres}", PGUSER = "deloc",
+    PGPASSWORD = "{secret:password}", PGDATABASE = "deloc",
   },
   connections = {
     "postgresql://deloc:{secret:password}@{host}:{port:postgres}/deloc",

@@ -66,6 +66,10 @@ return recipe "redis" {
       "cat > /data/dump.rdb.restore && mv /data/dump.rdb.restore /data/dump.rdb" ..
       " && redis-cli -h 127.0.0.1 DEBUG RELOAD NOSAVE | grep -q OK" },
   },
+  exports = {
+    REDIS_URL = "redis://:{secret_url:password}@{host}:{port:redis}/0",
+    REDIS_HOST = "{host}", REDIS_PORT = "{port:redis}", REDIS_PASSWORD = "{secret:password}",
+  },
   connections = {
     "redis://:{secret:password}@{host}:{port:redis}/0",
   },

@@ -36,5 +36,6 @@ return recipe "schema-registry" {
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = { SCHEMA_REGISTRY_URL = "http://{host}:{port:http}" },
   connections = { "http://{host}:{port:http}" },
 }

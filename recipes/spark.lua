@@ -25,6 +25,7 @@ return recipe "spark" {
   description = "Apache Spark standalone cluster (master + scalable workers)",
   category = "processing",
   image = "apache/spark:3.5.3",
+  mounts = { jobs = { path = "/opt/spark/jobs", description = "application files for spark-submit" } },
   components = {
     master = {
       command = function(s)
@@ -93,6 +94,7 @@ return recipe "spark" {
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = { SPARK_MASTER_URL = "spark://{host}:{port:master}" },
   connections = {
     "spark://{host}:{port:master}",
     "http://{host}:{port:ui}",

@@ -20,6 +20,8 @@ return recipe "trino" {
   category = "query",
   image = "trinodb/trino:476",
   ports = { http = { port = 8080, http = true } },
+  -- replaces the image's default catalogs (tpch, tpcds, memory, jmx)
+  mounts = { catalogs = { path = "/etc/trino/catalog", description = "catalog .properties files" } },
   volumes = {
     data = { path = "/data/trino", data = false, size = "1Gi" },
   },
@@ -46,6 +48,7 @@ return recipe "trino" {
   read_only = true,
   capabilities = { },
   restricted = true,
+  exports = { TRINO_HOST = "{host}", TRINO_PORT = "{port:http}", TRINO_URL = "http://{host}:{port:http}" },
   connections = {
     "http://{host}:{port:http}",
     "trino://deloc@{host}:{port:http}/tpch",

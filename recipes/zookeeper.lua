@@ -49,5 +49,6 @@ return recipe "zookeeper" {
   read_only = false,
   capabilities = { },
   restricted = true,
+  exports = { ZOOKEEPER_CONNECT = "{host}:{port:client}" },
   connections = { "{host}:{port:client}" },
 }

@@ -126,6 +126,20 @@ describe("kubernetes driver", function()
       for _, o in ipairs(objs) do walk(o, build.key(o)) end
     end)
 
+    -- the kubelet expands $(VAR) in command, args and env and turns $$ into $:
+    -- a shell's $(...) must reach the container as written (a real kubelet
+    -- ran redis-server with "requirepass 1(cat ..." when $ became $$$$)
+    it("escapes every $ once, so the container's shell sees $(...) as written", function()
+      local objs = assert(build.objects(plan_of({ "redis" }), dir))
+      local sts
+      for _, o in ipairs(objs) do if o.kind == "StatefulSet" then sts = o end end
+      local script = sts.spec.template.spec.containers[1].args[3]
+      assert.matches("requirepass $$(cat /run/secrets/redis.password)", script, 1, true)
+      assert.is_nil(script:find("$$$", 1, true), script)
+      -- what the kubelet makes of it: $$ -> $
+      assert.matches("requirepass $(cat /run/secrets/redis.password)\n", (script:gsub("%$%$", "$")), 1, true)
+    end)
+
     it("drops the namespace to baseline, with the reason, when a recipe cannot run restricted", function()
       local plan = plan_of({ "minio" })
       local level, reasons = build.pod_security(plan)

@@ -90,7 +90,7 @@ describe("deloc.planner", function()
     end)
 
     it("refuses nothing to plan, unknown options and bad choices", function()
-      fails({}, nil, "USAGE", "no services to plan")
+      fails({}, nil, "USAGE", "no services named, and the project lists none")
       fails({ "beta" }, { overrides = { beta = { options = { cahce = "gamma" } } } }, "CONFIG_INVALID",
         "service 'beta' has no option 'cahce' (did you mean 'cache'?)")
       fails({ "beta" }, { overrides = { beta = { options = { cache = "redis" } } } }, "CONFIG_INVALID",

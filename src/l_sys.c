@@ -434,19 +434,27 @@ static int l_sys_listdir(lua_State *L) {
   return 1;
 }
 
-/* sys.stat(path) -> "file" | "directory" | "other" | nil (follows links) */
+/* sys.stat(path) -> "file" | "directory" | "other", { uid, gid, mode, size } |
+   nil (follows links) */
 static int l_sys_stat(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   struct stat st;
-  if (stat(path, &st) != 0)
+  if (stat(path, &st) != 0) {
     lua_pushnil(L);
-  else if (S_ISREG(st.st_mode))
+    return 1;
+  }
+  if (S_ISREG(st.st_mode))
     lua_pushliteral(L, "file");
   else if (S_ISDIR(st.st_mode))
     lua_pushliteral(L, "directory");
   else
     lua_pushliteral(L, "other");
-  return 1;
+  lua_createtable(L, 0, 4); /* [type, info] */
+  set_number(L, "uid", (double)st.st_uid);
+  set_number(L, "gid", (double)st.st_gid);
+  set_number(L, "mode", (double)(st.st_mode & 07777));
+  set_number(L, "size", (double)st.st_size);
+  return 2;
 }
 
 /* sys.remove(path) -> true | nil, err  (a file or an empty directory) */

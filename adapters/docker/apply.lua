@@ -482,6 +482,8 @@ function M.run(c, plan, opts)
     -- Secrets first: files on disk before any container mounts them.
     local ok, err = secrets.ensure(plan, root)
     if not ok then return nil, err end
+    ok, err = require("deloc.adapters.docker.binds").check(plan)
+    if not ok then return nil, err end
     local existing = opts.existing
     if not existing then
       existing, err = M.existing(c, plan.project)

@@ -158,6 +158,18 @@ function M.container(plan, service, component, replica, ctx)
     mounts[#mounts + 1] = { Type = "bind", Source = join(ctx.root, s.source), Target = s.file,
                             ReadOnly = true }
   end
+  -- the user's own files (deloc.mounts): binds, read-only unless asked; the
+  -- container joins each source's group (never root's) so group bits apply
+  local groups
+  for _, name in ipairs(sorted_keys(comp.mounts or {})) do
+    local m = comp.mounts[name]
+    mounts[#mounts + 1] = { Type = "bind", Source = m.source, Target = m.path,
+                            ReadOnly = not m.writable }
+    if m.gid and m.gid ~= 0 then
+      groups = groups or {}
+      groups[tostring(m.gid)] = true
+    end
+  end
 
   local labels = {}
   for k, v in pairs(comp.labels or {}) do labels[k] = v end
@@ -192,6 +204,7 @@ function M.container(plan, service, component, replica, ctx)
       Tmpfs = tmpfs_of(comp.tmpfs, ctx.podman and (comp.tmpfs_owned or (comp.tmpfs_owned == nil and nonroot(comp.user)))),
       PortBindings = bindings,
       Mounts = mounts,
+      GroupAdd = groups and list(sorted_keys(groups)) or nil,
       NetworkMode = network,
       Init = comp.init,
     },

@@ -94,6 +94,8 @@ M.strip_empty_lists = strip_empty_lists
 
 -- objects(plan, root) -> list | nil, err
 function M.objects(plan, root)
+  local given, gerr = require("deloc.secrets").provide(plan, root or ".")
+  if not given then return nil, gerr end
   local params = objects.params(plan)
   local base_labels = params.labels
   local failure

@@ -2,6 +2,7 @@
 -- deloc.plan, deloc.recipes, ... are these functions.
 --
 --   deloc.plan{ services = { "kafka" }, profile = "minimal", file = "deloc.yaml",
+--               mounts = { "airflow.dags=/abs/dags" },   -- as --mount
 --               target = "docker", overrides = { kafka = { resources = { memory = "1Gi" } } },
 --               capacity = {...}, explain = true }          -> plan | nil, err
 --   deloc.recipes([{ file = }])    -> { { name=, description=, category=, image=, origin=, path=,
@@ -9,6 +10,7 @@
 --   deloc.recipe(name [, { file = }]) -> recipe (normalised, deloc.recipe) | nil, err
 --   deloc.resources()              -> capacity as the planner sees it | nil, err
 --   deloc.project([file])          -> project | nil, err
+--   deloc.env([{ services =, file = }]) -> { DATABASE_URL = ..., PGHOST = ... } | nil, err
 --
 -- A stack, as a test fixture (the same code as `deloc up`, `status`, `down`):
 --   local stack = assert(deloc.up{ "postgres", "redis", file =, profile =, target =,
@@ -66,7 +68,7 @@ function M.plan(opts)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then error("deloc.plan: expected a table of options", 2) end
   local known = { services = 1, profile = 1, file = 1, target = 1, overrides = 1, capacity = 1,
-    explain = 1, reserve = 1, project = 1, listening = 1, previous = 1, registry = 1 }
+    explain = 1, reserve = 1, project = 1, listening = 1, previous = 1, registry = 1, mounts = 1 }
   for k in pairs(opts) do
     if not known[k] then
       error(("deloc.plan: unknown option '%s'%s"):format(tostring(k),
@@ -83,6 +85,14 @@ function M.plan(opts)
   extra, err = M.images_from_env()
   if not extra then return nil, err end
   for k, v in pairs(extra) do images[k] = v end
+  -- --mount SVC.POINT=PATH: the user's own paths, anywhere (deloc.mounts)
+  local overrides = opts.overrides
+  if opts.mounts then
+    local m
+    m, err = require("deloc.mounts").flags(opts.mounts)
+    if err then return nil, err end
+    overrides = require("deloc.planner").merge_override(overrides, m)
+  end
   local reserve = opts.reserve
   if reserve ~= nil then
     reserve, err = require("deloc.planner").reserve(reserve)
@@ -95,7 +105,7 @@ function M.plan(opts)
     profile = opts.profile or env("DELOC_PROFILE"),
     target = opts.target or env("DELOC_TARGET"),
     reserve = reserve,
-    overrides = opts.overrides,
+    overrides = overrides,
     images = images,
     mirror = project.mirror,
     capacity = opts.capacity,
@@ -103,6 +113,43 @@ function M.plan(opts)
     previous = opts.previous,
     explain = opts.explain,
   })
+end
+
+-- env([{ services =, file =, rows = }]) -> { NAME = value } | nil, err: what
+-- `deloc env` prints, for a program on this host.  The applied plan's host
+-- ports are kept (planned again with it as `previous`); secrets are read from
+-- .deloc/secrets/.  rows = true: { { service=, name=, value= } } in order.
+function M.env(opts)
+  opts = opts or {}
+  local services = opts.services
+  if type(services) == "string" then services = { services } end
+  local project, err = project_of(opts)
+  if not project then return nil, err end
+  local st = require("deloc.state").load(project.dir, project.name)
+  local previous = st and type(st.plan) == "table" and st.plan.services and st.plan or nil
+  local asked = services
+  if (not asked or #asked == 0) and previous then
+    asked = {}
+    for _, s in ipairs(previous.order or {}) do
+      if previous.services[s].why == "asked for" then asked[#asked + 1] = s end
+    end
+  end
+  local plan
+  plan, err = M.plan({ services = asked and #asked > 0 and asked or nil, project = project,
+    previous = previous, target = previous and previous.target or nil,
+    listening = previous and function() return {} end or nil })
+  if not plan then return nil, err end
+  for _, s in ipairs(services or {}) do
+    if not plan.services[s] then
+      return nil, errors.new("SERVICE_NOT_FOUND", ("no service '%s' in this project"):format(s))
+    end
+  end
+  local rows
+  rows, err = require("deloc.exports").values(plan, project.dir, services)
+  if not rows or opts.rows then return rows, err end
+  local out = {}
+  for _, r in ipairs(rows) do out[r.name] = r.value end
+  return out
 end
 
 -- registry([opts]) -> registry | nil, err

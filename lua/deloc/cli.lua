@@ -74,7 +74,7 @@ function M.find(name)
 end
 
 -- The command's own options, then the global ones it does not redefine:
--- `logs -f` is --follow, not the global -f/--file.
+-- a command may not give a global short flag another meaning (spec/flags_spec.lua).
 function M.options_of(cmd)
   local all, long, short = {}, {}, {}
   for _, o in ipairs(cmd.options or {}) do
@@ -119,10 +119,12 @@ function M.help_text(cmd)
   }
   local width = 0
   for _, c in ipairs(M.commands()) do
-    if #c.name > width then width = #c.name end
+    if #c.name > width and not c.hidden then width = #c.name end
   end
   for _, c in ipairs(M.commands()) do
-    lines[#lines + 1] = ("  %-" .. width .. "s  %s"):format(c.name, c.summary)
+    if not c.hidden then
+      lines[#lines + 1] = ("  %-" .. width .. "s  %s"):format(c.name, c.summary)
+    end
   end
   lines[#lines + 1] = ""
   lines[#lines + 1] = "  -e CODE    run a Lua chunk with deloc loaded"

@@ -12,7 +12,14 @@ local M = {}
 -- The options most lifecycle commands take.
 M.profile_option = { "profile", "p", arg = "NAME", help = "sizing profile (minimal, development, production, ...)" }
 M.timeout_option = { "timeout", arg = "DURATION", help = "give up waiting after this long (e.g. 90s, 5m; default 5m)" }
+M.mount_option = { "mount", arg = "SVC.POINT=PATH", many = true,
+  help = "mount your own PATH at a content point or /container/path (':rw' to write)" }
 M.wait_lock_option = { "wait-lock", arg = "SECONDS", help = "wait this long for another deloc on the project (default: fail at once)" }
+
+-- The one wording every command uses for a project with nothing deployed.
+function M.nothing_deployed(project)
+  return ("nothing deployed for project '%s'"):format(project.name)
+end
 
 -- The project the command is about: { name=, dir=, file=, ... }
 function M.project(opts)

@@ -24,7 +24,7 @@ local lazy = {
 
 -- Functions of deloc.api exposed at the top level (deloc.plan{...}, ...).
 local api_functions = {
-  "plan", "recipes", "resources", "up", "down", "status", "project",
+  "plan", "recipes", "resources", "up", "down", "status", "project", "env",
 }
 
 M.version = require("deloc.native.host").version()

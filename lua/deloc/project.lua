@@ -7,7 +7,13 @@
 --   name = DNS-1123 label,
 --   profile=, target=, reserve = fraction | nil, services = { NAME = overrides },
 --   service_order = { names as written }, recipes = { dirs }, images = { from = to },
---   mirror = prefix | nil, profiles = { NAME = user profile } }
+--   mirror = prefix | nil, profiles = { NAME = user profile },
+--   secrets = { ["svc.name"] = { file = realpath } | { env = NAME } } }
+--
+-- Values may say ${VAR}, ${VAR:-default} and the rest of Compose's forms
+-- (deloc.interpolate), read from the environment over a .env file beside the
+-- project file.  services.NAME.mounts maps project paths into containers
+-- (deloc.mounts); the paths are resolved and checked here, at load.
 --
 -- The file is read through deloc.yaml with its limits (1 MiB, depth 64, alias
 -- expansion capped: a YAML bomb is refused) and validated here: an unknown key
@@ -18,13 +24,15 @@ local errors = require("deloc.errors")
 local recipe = require("deloc.recipe")
 local overrides = require("deloc.plan.overrides")
 local profiles = require("deloc.profiles")
+local mounts = require("deloc.mounts")
+local interpolate = require("deloc.interpolate")
 
 local M = {}
 
 M.FILE = "deloc.yaml"
 
 local top_keys = { project = 1, profile = 1, target = 1, reserve = 1, services = 1,
-  recipes = 1, images = 1, mirror = 1, profiles = 1 }
+  recipes = 1, images = 1, mirror = 1, profiles = 1, secrets = 1 }
 
 local function basename(path)
   return (path:gsub("/+$", ""):match("([^/]+)$")) or path
@@ -53,8 +61,10 @@ local function absdir(dir)
   return dir
 end
 
--- parse(text, name [, dir]) -> project | nil, err
-function M.parse(text, name, dir)
+-- parse(text, name [, dir [, opts]]) -> project | nil, err
+-- opts.environ: the environment for ${VAR} (default: this process's), over
+-- the .env file beside the project file
+function M.parse(text, name, dir, opts)
   local doc, marks = yaml.load(text, { marks = true, name = name })
   if doc == nil then
     return nil, errors.new("CONFIG_INVALID", tostring(marks))
@@ -84,6 +94,8 @@ function M.parse(text, name, dir)
   if not is_map(doc) then
     return bad(name .. ":1:1: ", "the project file must be a mapping (project:, services:, ...)")
   end
+  local ok_i, ierr = M.interpolate(doc, dir or dirname(name), opts, value_at)
+  if not ok_i then return nil, ierr end
   for k in pairs(doc) do
     if not top_keys[k] then
       return bad(at(doc, k), ("unknown key '%s'%s"):format(tostring(k), recipe.hint(tostring(k), top_keys)))
@@ -146,6 +158,16 @@ function M.parse(text, name, dir)
         if not ok then return bad(at(svcs, n), ("'%s' is not a valid service name: %s"):format(n, why)) end
         local o = svcs[n]
         if o == yaml.null then o = {} end
+        if is_map(o) and o.mounts ~= nil then
+          local m, mkp, mmsg = mounts.parse(p.dir, o.mounts)
+          if not m then
+            local t = o.mounts
+            local where = is_map(t) and mkp[1] ~= nil and t[mkp[1]] ~= nil and value_at(t, mkp[1]) or at(o, "mounts")
+            return bad(where, ("services.%s.mounts%s: %s"):format(n,
+              #mkp > 0 and ("." .. table.concat(mkp, ".")) or "", mmsg))
+          end
+          o.mounts = m
+        end
         local okc, kp, msg = overrides.check(o)
         if not okc then
           -- walk the key path to the deepest table we have marks for
@@ -164,6 +186,10 @@ function M.parse(text, name, dir)
       return bad(value_at(doc, "services"), "'services' must be a mapping of name: overrides, or a list of names")
     end
   end
+
+  local sec, serr = M.secret_sources(doc, p.dir, value_at, bad)
+  if not sec then return nil, serr end
+  p.secrets = sec
 
   p.recipes = {}
   if doc.recipes ~= nil then
@@ -215,6 +241,54 @@ function M.parse(text, name, dir)
   return p
 end
 
+-- interpolate(doc, dir, opts, value_at) -> true | nil, err: ${VAR} in every
+-- value, from opts.environ or the environment over <dir>/.env
+function M.interpolate(doc, dir, opts, value_at)
+  local lookup, err = interpolate.environment(dir, opts and opts.environ)
+  if not lookup then return nil, err end
+  return interpolate.tree(doc, lookup, value_at)
+end
+
+-- secrets:  SERVICE.NAME: { file: ./path } | { env: VARIABLE }
+-- The value then comes from there instead of being generated.  A file must
+-- be inside the project (the project file may be someone else's).
+function M.secret_sources(doc, dir, value_at, bad)
+  local out = {}
+  local s = doc.secrets
+  if s == nil or s == yaml.null then return out end
+  if type(s) ~= "table" or yaml.is_sequence(s) then
+    return bad(value_at(doc, "secrets"), "'secrets' must be a mapping of service.secret: { file: PATH } or { env: NAME }")
+  end
+  for k, v in pairs(s) do
+    if type(k) ~= "string" or not k:match("^[a-z0-9][a-z0-9-]*%.[a-z0-9][a-z0-9_-]*$") then
+      return bad(value_at(s, k), ("secret '%s' must be named SERVICE.SECRET (e.g. postgres.password)"):format(tostring(k)))
+    end
+    if type(v) ~= "table" or yaml.is_sequence(v) then
+      return bad(value_at(s, k), ("secret '%s' must be { file: PATH } or { env: NAME }"):format(k))
+    end
+    local n = 0
+    for vk in pairs(v) do
+      n = n + 1
+      if vk ~= "file" and vk ~= "env" then
+        return bad(value_at(v, vk), ("secret '%s': unknown key '%s' (file or env)"):format(k, tostring(vk)))
+      end
+    end
+    if n ~= 1 then return bad(value_at(s, k), ("secret '%s' needs exactly one of file or env"):format(k)) end
+    if v.env ~= nil then
+      if type(v.env) ~= "string" or not v.env:match("^[%a_][%w_]*$") then
+        return bad(value_at(v, "env"), ("secret '%s': env must be a variable name"):format(k))
+      end
+      out[k] = { env = v.env }
+    else
+      local e, why = mounts.source(dir, v.file)
+      if not e then return bad(value_at(v, "file"), ("secret '%s': %s"):format(k, why)) end
+      if e.kind ~= "file" then return bad(value_at(v, "file"), ("secret '%s': '%s' is not a file"):format(k, v.file)) end
+      out[k] = { file = e.source }
+    end
+  end
+  return out
+end
+
 -- load(path) -> project | nil, err
 function M.load(path)
   local f, err = io.open(path, "rb")
@@ -232,7 +306,7 @@ function M.defaults(dir)
   local base = dir or "."
   dir = absdir(base)
   return { dir = dir, base = base, name = M.dns_name(basename(dir)), services = {}, service_order = {},
-    recipes = {}, images = {}, profiles = {} }
+    recipes = {}, images = {}, profiles = {}, secrets = {} }
 end
 
 -- find{ file = } -> project | nil, err: -f FILE (must exist), else ./deloc.yaml, else defaults

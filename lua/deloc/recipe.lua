@@ -25,6 +25,8 @@
 --         command=, entrypoint=, env = table | function | list of both,
 --         ports = { NAME = { port=, protocol=, publish=, http= } },
 --         volumes = { NAME = { path=, data=, size= } }, tmpfs = { ... },
+--         mounts = { NAME = { path=, description= } },  -- content points
+--         (recipe-level: exports = { VAR = "template" }, what `deloc env` prints)
 --         health = { kind=, exec=, port=, path=, pattern=, interval=, timeout=,
 --                    retries=, start_period= } | nil,          -- seconds
 --         resources = { profiles = { minimal = { memory=, cpu= }, ... },
@@ -381,6 +383,41 @@ local function volumes(v, path)
   return out
 end
 
+-- Content points: where a user's own files go (`deloc.yaml` maps project
+-- paths onto them by name).
+local function content_points(v, path)
+  want_map(v, path)
+  local out = {}
+  for name, m in pairs(v) do
+    local mp = sub(path, name)
+    if not name:match("^[a-z0-9][a-z0-9_-]*$") then
+      fail(mp, ("content point name '%s' must be lower-case letters, digits, '-' and '_'"):format(tostring(name)))
+    end
+    if type(m) == "string" then
+      out[name] = { path = want_abs_path(m, mp) }
+    else
+      want_map(m, mp)
+      check_keys(m, { path = 1, description = 1 }, mp, "mount '" .. name .. "'")
+      out[name] = { path = want_abs_path(m.path, sub(mp, "path")),
+        description = m.description ~= nil and want_string(m.description, sub(mp, "description")) or nil }
+    end
+  end
+  return out
+end
+
+-- exports: NAME = template, what `deloc env` prints for programs on the host
+-- (placeholders as in connections: {host}, {port:NAME}, {secret:NAME}).
+local function exports(v, path)
+  want_map(v, path)
+  for k, t in pairs(v) do
+    if not k:match("^[%a_][%w_]*$") then
+      fail(sub(path, k), ("export name '%s' must be an environment variable name"):format(k))
+    end
+    want_string(t, sub(path, k))
+  end
+  return v
+end
+
 local function health(v, path)
   want_map(v, path)
   check_keys(v, { exec = 1, http = 1, tcp = 1, log = 1, interval = 1, timeout = 1,
@@ -542,6 +579,7 @@ local component_fields = {
   env = { env, inherit = true },
   ports = { ports },
   volumes = { volumes },
+  mounts = { content_points, inherit = true },
   tmpfs = { function(v, p)
     local l = want_string_list(v, p)
     for i, s in ipairs(l) do want_abs_path(s, sub(p, i)) end
@@ -568,7 +606,7 @@ local component_fields = {
 
 local recipe_only = {
   description = 1, category = 1, options = 1, depends_on = 1, secrets = 1,
-  backup = 1, connections = 1, components = 1, connect = 1,
+  backup = 1, connections = 1, components = 1, connect = 1, exports = 1,
 }
 
 local function options(v, path)
@@ -637,6 +675,7 @@ local function component(name, def, path, shared)
   end
   c.ports = c.ports or {}
   c.volumes = c.volumes or {}
+  c.mounts = c.mounts or {}
   c.tmpfs = c.tmpfs or {}
   c.capabilities = c.capabilities or {}
   c.depends_on = c.depends_on or {}
@@ -687,6 +726,7 @@ local function build(name, def)
   end
   r.secrets = def.secrets and secrets(def.secrets, { "secrets" }) or {}
   r.connections = def.connections and want_string_list(def.connections, { "connections" }) or {}
+  r.exports = def.exports and exports(def.exports, { "exports" }) or {}
   if def.image ~= nil then r.image = image(def.image, { "image" }) end
 
   -- What components take from the recipe.

@@ -62,6 +62,8 @@ end
 -- A file mounted into containers of two different non-root users is given
 -- mode 0644 (in its 0700 directory), since one owner cannot be both.
 function M.ensure(plan, root)
+  local given, gerr = require("deloc.secrets").provide(plan, root)
+  if not given then return nil, gerr end
   local users = {}
   local files = {}
   for _, sname in ipairs(plan.order or {}) do

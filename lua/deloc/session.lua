@@ -117,7 +117,7 @@ function Session:plan(services, ctx)
     capacity = cap.cpu and { cpu = cap.cpu, memory = cap.memory, disk = cap.disk, source = cap.source,
       engine = cap.engine, nodes = cap.nodes } or nil,
     listening = inputs.listening, previous = ctx.previous, overrides = o,
-    reserve = opts.reserve, explain = opts.explain,
+    reserve = opts.reserve, explain = opts.explain, mounts = opts.mount,
   })
   if not plan then return nil, err end
   if cap.warning then

@@ -308,6 +308,13 @@ function M.exists(path)
   return native.stat(path) ~= nil
 end
 
+-- sys.stat(path) -> "file" | "directory" | "other", { uid=, gid=, mode=, size= } | nil
+-- (follows symbolic links)
+function M.stat(path)
+  check_string(path, "path", "stat")
+  return native.stat(path)
+end
+
 -- sys.isdir(path) -> boolean
 function M.isdir(path)
   check_string(path, "path", "isdir")

@@ -34,6 +34,21 @@
 --   k:check()      -- raises with the log's tail when a process it started has exited
 --   k.full         --> true
 --
+-- With pods that really run (make test-k8s-pods; binaries from spec/k8s/build-pods):
+--   local k = kube.start({ pods = true })
+--     kube-controller-manager and kube-scheduler as with `full` (no kwok), and one
+--     real node (spec/k8s/pods-node): containerd 2.x, Debian's runc and CNI plugins,
+--     kubelet, kube-proxy and CoreDNS; the test images (opts.images, default
+--     deloc-test/postgres:16, redis:7 and busybox:1.35, built by spec/images/build)
+--     and a pause image are imported into containerd, nothing is pulled.  Returns
+--     once the node is Ready.  One such cluster runs on a machine at a time (a
+--     lock, waited for); leftovers of a killed run are swept first.
+--   k.node         --> node name;  k.pods_bin --> the build-pods directory (kubectl)
+--   k:add_local_volumes(n [, size])  -- n local PersistentVolumes on the node
+--     (directories owned by root, mode 0755, as a fresh disk: fsGroup applies)
+--   k:stop()       -- the node first (pods-node stop: containers, mounts, cgroups,
+--                  -- bridge, nft tables, iptables rules), then the rest
+--
 -- The API server: serving certificate from a throw-away CA (openssl CLI), static
 -- tokens (--token-auth-file), client certificates from the same CA, RBAC
 -- authorization, service-account signing keys, the default admission plugins
@@ -79,6 +94,17 @@ function M.bin_full()
   local r = sys.spawn({ argv = { script, "--check" }, timeout = 30 })
   if r and r.status == 0 then return (r.stdout:gsub("%s+$", "")) end
   io.stderr:write("spec/support/kube: building kube-controller-manager, kube-scheduler and kwok (first time only)\n")
+  local out = run({ script }, { timeout = 3 * 3600 })
+  return (out:gsub("%s+$", ""):match("([^\n]+)$"))
+end
+
+-- M.bin_pods() -> directory holding kubelet, kube-proxy, the controllers, kubectl,
+-- coredns, containerd, its shim and ctr, and pause
+function M.bin_pods()
+  local script = e2e.root .. "/spec/k8s/build-pods"
+  local r = sys.spawn({ argv = { script, "--check" }, timeout = 30 })
+  if r and r.status == 0 then return (r.stdout:gsub("%s+$", "")) end
+  io.stderr:write("spec/support/kube: building kubelet, kube-proxy, controllers, CoreDNS, containerd (first time only)\n")
   local out = run({ script }, { timeout = 3 * 3600 })
   return (out:gsub("%s+$", ""):match("([^\n]+)$"))
 end
@@ -299,6 +325,17 @@ end
 local EXTRA = { { "kwok_pid", "kwok" }, { "scheduler_pid", "scheduler" },
                 { "controller_manager_pid", "controller-manager" } }
 
+-- the node's processes, from the ledger spec/k8s/pods-node keeps
+local function node_pids(k)
+  local out = {}
+  for line in (sys.read_file(k.dir .. "/node/ledger") or ""):gmatch("[^\n]+") do
+    local name, pid = line:match("^pid (%S+) (%d+)$")
+    if not name then pid = line:match("^containerd %S+ (%d+) ") name = pid and "containerd" end
+    if name then out[#out + 1] = { name, tonumber(pid) } end
+  end
+  return out
+end
+
 function Cluster:check()
   local procs = { { "etcd_pid", "etcd" }, { "apiserver_pid", "apiserver" } }
   for _, p in ipairs(EXTRA) do procs[#procs + 1] = p end
@@ -309,15 +346,28 @@ function Cluster:check()
       error(("%s exited:\n%s"):format(p[2], tail(self.dir .. "/" .. p[2] .. ".log")), 2)
     end
   end
+  for _, p in ipairs(self.node and node_pids(self) or {}) do
+    if not sys.exists("/proc/" .. p[2]) then
+      error(("%s exited:\n%s"):format(p[1], tail(self.dir .. "/node/" .. p[1] .. ".log")), 2)
+    end
+  end
 end
 
 function Cluster:stop()
   if self.stopped then return end
   self.stopped = true
+  if self.prepare_pid then sys.waitpid(self.prepare_pid) end -- its ledger must be complete
+  if self.pods_bin and sys.exists(self.dir .. "/node/ledger") then
+    local r = sys.spawn({ argv = { e2e.root .. "/spec/k8s/pods-node", "stop", self.dir .. "/node" }, timeout = 300 })
+    if not r or r.status ~= 0 then
+      io.stderr:write(("spec/support/kube: pods-node stop: %s\n"):format(r and r.stderr or "did not run"))
+    end
+  end
   for _, p in ipairs(EXTRA) do stop_pid(self[p[1]]) end
   stop_pid(self.apiserver_pid)
   stop_pid(self.etcd_pid)
   if os.getenv("DELOC_KEEP_KUBE") ~= "1" then e2e.rmdir(self.dir) end
+  if self.lock then self.lock:unlock() end
 end
 
 local function wait_ready(k)
@@ -344,8 +394,7 @@ end
 -- kube-controller-manager, kube-scheduler and kwok on the admin kubeconfig;
 -- returns once the controllers run (the service-account controller has made
 -- default/default).  Their secure ports are off: nothing else listens.
-local function start_full(k)
-  local fbin = M.bin_full()
+local function start_full(k, fbin, kwok)
   local dir = k.dir
   k.full = true
   k.controller_manager_pid = assert(sys.spawn_bg({ argv = {
@@ -367,7 +416,7 @@ local function start_full(k)
     "--leader-elect=false",
     "--v", "1",
   }, stdout = dir .. "/scheduler.log", stderr = dir .. "/scheduler.log" }))
-  k.kwok_pid = assert(sys.spawn_bg({ argv = {
+  if kwok then k.kwok_pid = assert(sys.spawn_bg({ argv = {
     fbin .. "/kwok",
     "--kubeconfig", k.kubeconfig,
     "--config", e2e.root .. "/spec/k8s/full/kwok-stages.yaml",
@@ -376,7 +425,7 @@ local function start_full(k)
     "--node-ip", "127.0.0.1",
     "--node-lease-duration-seconds", "40",
     "--cidr", "10.244.0.0/16",
-  }, stdout = dir .. "/kwok.log", stderr = dir .. "/kwok.log", env = { HOME = dir } }))
+  }, stdout = dir .. "/kwok.log", stderr = dir .. "/kwok.log", env = { HOME = dir } })) end
   local deadline = sys.now() + M.READY_TIMEOUT
   while sys.now() < deadline do
     k:check()
@@ -388,7 +437,102 @@ local function start_full(k)
     tail(dir .. "/controller-manager.log")), 3)
 end
 
--- kube.start([{ full = true }]) -> cluster (see the top of the file)
+-- one cluster with a real node at a time on a machine: its bridge, subnet,
+-- cgroup root and kube-proxy's nft tables have fixed names
+local function pods_lock()
+  local root = os.getenv("DELOC_K8S_CACHE") or "/var/cache/deloc-test/k8s"
+  assert(sys.mkdir_p(root))
+  local l, err = sys.lock(root .. "/pods-cluster.lock", { wait = 1800 })
+  if not l then error("spec/support/kube: another pods cluster runs: " .. tostring(err.message or err), 3) end
+  return l
+end
+
+local function node_ready(k)
+  local code, body = k:request("GET", "/api/v1/nodes/" .. k.node)
+  if code ~= 200 then return false, "not registered" end
+  for _, c in ipairs((body.status or {}).conditions or {}) do
+    if c.type == "Ready" then
+      if c.status == "True" and #(body.spec.taints or {}) == 0 then return true end
+      return false, ("Ready=%s (%s) taints=%s"):format(c.status, tostring(c.message), json.encode(body.spec.taints or {}))
+    end
+  end
+  return false, "no Ready condition"
+end
+
+local NODE_SCRIPT = "/spec/k8s/pods-node"
+
+local function node_env(k)
+  return { BIN = k.pods_bin, KUBECONFIG = k.dir .. "/kubeconfig", NODE = k.node, OWNER = tostring(sys.pid()),
+           CA = k.dir .. "/ca.pem", IMAGES = table.concat(k.images, " ") }
+end
+
+-- the part of the node that needs no API server (bridge, containerd, the
+-- images), in the background while etcd and the API server start
+local function prepare_node(k, opts)
+  local script = e2e.root .. NODE_SCRIPT
+  -- a run killed before its cleanup left things behind: undo them first
+  local r = assert(sys.spawn({ argv = { script, "sweep" }, timeout = 300 }))
+  if r.status ~= 0 then error("pods-node sweep: " .. r.stderr, 3) end
+  k.node = "deloc-pods"
+  k.images = opts.images or { "deloc-test/postgres:16", "deloc-test/redis:7", "deloc-test/busybox:1.35" }
+  local ndir = k.dir .. "/node"
+  assert(sys.mkdir_p(ndir))
+  k.node_t0 = sys.now()
+  k.prepare_pid = assert(sys.spawn_bg({ argv = { script, "prepare", ndir }, env = node_env(k),
+    stdout = k.dir .. "/node-prepare.log", stderr = k.dir .. "/node-prepare.log" }))
+end
+
+-- the rest of the node (kube-proxy, CoreDNS, the kubelet); returns once the
+-- node is Ready and schedulable
+local function start_node(k)
+  local script = e2e.root .. NODE_SCRIPT
+  local ndir = k.dir .. "/node"
+  local done = assert(sys.waitpid(k.prepare_pid))
+  k.prepare_pid = nil
+  if done.status ~= 0 then
+    error(("pods-node prepare failed:\n%s"):format(tail(k.dir .. "/node-prepare.log")), 3)
+  end
+  local r = assert(sys.spawn({ argv = { script, "start", ndir }, timeout = 300, env = node_env(k) }))
+  if r.status ~= 0 then error(("pods-node start failed:\n%s"):format(r.stderr:sub(-3000)), 3) end
+  local deadline = sys.now() + M.READY_TIMEOUT
+  local ok, why
+  while sys.now() < deadline do
+    k:check()
+    ok, why = node_ready(k)
+    if ok then
+      k.node_started = sys.now() - k.node_t0
+      return
+    end
+    sys.sleep(0.5)
+  end
+  error(("node %s not Ready after %ds: %s\nkubelet:\n%s"):format(k.node, M.READY_TIMEOUT, why,
+    tail(ndir .. "/kubelet.log")), 3)
+end
+
+-- k:add_local_volumes(n [, size]): local PersistentVolumes on the node, each a
+-- directory owned by root with mode 0755 (what a fresh disk looks like to a
+-- pod: only fsGroup makes it writable), Retain, no storage class
+function Cluster:add_local_volumes(n, size)
+  self.volumes = self.volumes or 0
+  for _ = 1, n do
+    self.volumes = self.volumes + 1
+    local name = ("deloc-spec-pv-%d"):format(self.volumes)
+    local path = self.dir .. "/node/pv/" .. name
+    assert(sys.mkdir_p(path, tonumber("755", 8)))
+    local code, body = self:request("POST", "/api/v1/persistentvolumes", {
+      apiVersion = "v1", kind = "PersistentVolume",
+      metadata = { name = name, labels = { ["deloc-spec"] = "true" } },
+      spec = { capacity = { storage = size or "10Gi" }, accessModes = { "ReadWriteOnce" },
+               persistentVolumeReclaimPolicy = "Retain", storageClassName = "",
+               ["local"] = { path = path },
+               nodeAffinity = { required = { nodeSelectorTerms = { { matchExpressions = { {
+                 key = "kubernetes.io/hostname", operator = "In", values = { self.node } } } } } } } },
+    })
+    assert(code == 201, ("create volume %s: %s"):format(name, json.encode(body)))
+  end
+end
+
+-- kube.start([{ full = true } | { pods = true }]) -> cluster (see the top of the file)
 -- A port taken between our look at /proc/net/tcp and the bind is a retry.
 function M.start(opts)
   for attempt = 1, 3 do
@@ -402,9 +546,12 @@ function M.start_once(opts)
   opts = opts or {}
   local bin = M.bin()
   if opts.full then M.bin_full() end -- a build before anything runs
+  local pods_bin = opts.pods and M.bin_pods()
+  local lock = opts.pods and pods_lock()
   local dir = e2e.tmpdir()
-  local k = setmetatable({ dir = dir, bin = bin }, Cluster)
+  local k = setmetatable({ dir = dir, bin = bin, pods_bin = pods_bin, lock = lock }, Cluster)
   local ok, err = pcall(function()
+    if opts.pods then prepare_node(k, opts) end
     make_pki(dir)
     k.ca = dir .. "/ca.pem"
     k.admin_token, k.viewer_token = random_token(), random_token()
@@ -438,6 +585,10 @@ function M.start_once(opts)
       "--cert-dir", dir .. "/certs",
       "--enable-priority-and-fairness=false",
       "--endpoint-reconciler-type", "none",
+      -- logs, exec and port-forward: the API server calls the kubelet with this
+      -- client certificate (system:masters; the kubelet asks the API server)
+      "--kubelet-client-certificate", dir .. "/client.pem", "--kubelet-client-key", dir .. "/client.key",
+      "--kubelet-preferred-address-types", "InternalIP", -- the node's name resolves nowhere
       "--v", "1",
     }, stdout = dir .. "/apiserver.log", stderr = dir .. "/apiserver.log" }))
     wait_ready(k)
@@ -467,7 +618,11 @@ users:
     client-certificate-data: %s
     client-key-data: %s
 ]]):format(k.server, k.ca, k.admin_token, k.viewer_token, b64(dir .. "/client.pem"), b64(dir .. "/client.key")))
-    if opts.full then start_full(k) end
+    if opts.full then start_full(k, M.bin_full(), true) end
+    if opts.pods then
+      start_full(k, k.pods_bin, false)
+      start_node(k)
+    end
   end)
   if not ok then
     k:stop()

@@ -28,7 +28,7 @@ function M.run(opts, rest)
   if opts.json then
     cmdutil.print_json(out)
   elseif #out.removed == 0 and #(out.volumes or {}) == 0 and not out.network and not out.namespace then
-    io.stdout:write(("nothing to remove for project '%s'\n"):format(s.project.name))
+    io.stdout:write(cmdutil.nothing_deployed(s.project), "\n")
   end
   return 0
 end

@@ -28,6 +28,7 @@ renamed into place when complete.]],
     { "force", help = "replace an existing file or directory deloc did not generate" },
     { "profile", "p", arg = "NAME", help = "sizing profile: minimal, development, production or the project's" },
     { "set", arg = "SVC.KEY=VALUE", many = true, help = "override a value (as in 'deloc plan')" },
+    require("deloc.cmdutil").mount_option,
   },
 }
 
@@ -61,7 +62,7 @@ end
 -- this machine is in use for it.
 local function plan_for(api, kind, services, opts, overrides, project, registry)
   local req = { services = #services > 0 and services or nil, project = project, registry = registry,
-                profile = opts.profile, overrides = overrides }
+                profile = opts.profile, overrides = overrides, mounts = opts.mount }
   if kind == "helm" then
     req.target = "kubernetes"
     req.capacity = CLUSTER

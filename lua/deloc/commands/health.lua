@@ -30,9 +30,7 @@ function M.run(opts, rest)
     end
     cmdutil.print_json({ project = s.project.name, healthy = #bad == 0 and #rows > 0,
       services = require("deloc.array").of(out) })
-  elseif #rows == 0 then
-    io.stdout:write(("nothing deployed for project '%s'\n"):format(s.project.name))
-  else
+  elseif #rows > 0 then
     local on = cmdutil.color(opts)
     local term = require("deloc.term")
     local t = {}
@@ -49,7 +47,7 @@ function M.run(opts, rest)
     cmdutil.table({ "SERVICE", "HEALTH", "LAST CHECK" }, t)
   end
   if #rows == 0 then
-    return nil, errors.new("UNHEALTHY", ("nothing deployed for project '%s'"):format(s.project.name))
+    return nil, errors.new("UNHEALTHY", cmdutil.nothing_deployed(s.project), { hint = "deloc up starts it" })
   end
   if #bad > 0 then
     return nil, errors.new("UNHEALTHY", ("not healthy: %s"):format(table.concat(bad, ", ")))

@@ -8,9 +8,12 @@ local M = {
   usage = "deloc init [SERVICES...] [--force]",
   summary = "write a commented deloc.yaml and an example recipe in this directory",
   help = [[
-Writes ./deloc.yaml (listing the services named, postgres by default) and
-./recipes/hello.lua, a small user recipe to copy from.  `deloc plan` accepts
-both as written.  Existing files are left alone unless --force is given.]],
+Writes ./deloc.yaml (listing the services named, postgres by default),
+./recipes/hello.lua, a small user recipe to copy from, and a .gitignore that
+keeps .deloc/ (state and generated secrets) out of git (added to an existing
+one).  A service without a recipe is refused with a did-you-mean.  `deloc
+plan` accepts the files as written.  Existing files are left alone unless
+--force is given.]],
   options = {
     { "force", help = "overwrite existing files" },
   },
@@ -44,7 +47,18 @@ services:
 #    image: apache/kafka:3.9.1
 #  spark:
 #    components: { worker: { replicas: 2 } }
-#  hello: {}                          # the example recipe in ./recipes/hello.lua
+#  hello:                             # the example recipe in ./recipes/hello.lua
+#    mounts: { site: ./site }         # your files, read-only, at its content point
+#  airflow:
+#    mounts:
+#      dags: ./dags                   # read-only unless asked:
+#      logs: { source: ./logs, writable: true }
+#      /opt/airflow/config/extra.cfg: ./extra.cfg   # or any container path
+
+# Secrets are generated under .deloc/secrets/; give one instead with
+# secrets:
+#   postgres.password: { file: ./pw.txt }    # or { env: PG_PASSWORD }
+# Values may use ${VAR} and ${VAR:-default}, from the environment or ./.env.
 
 # More recipe directories (./recipes/ is always read).
 # recipes: [ ../shared-recipes ]
@@ -61,29 +75,28 @@ services:
 ]]
 
 M.RECIPE = [[
--- An example user recipe: a small web server.  Copy it to write your own;
--- `deloc recipes show hello` shows what deloc understood, `deloc plan hello`
--- how it would run.  A recipe here wins over a built-in one of the same name.
+-- An example user recipe: a small static web server for your own files.
+-- Copy it to write your own; `deloc recipes show hello` shows what deloc
+-- understood, `deloc plan hello` how it would run.  A recipe here wins over a
+-- built-in one of the same name.  It listens on 8080 as an unprivileged user:
+-- no privileged port, no extra capability.
 return recipe "hello" {
-  description = "nginx serving its welcome page (an example recipe)",
+  description = "busybox httpd serving ./site (an example recipe)",
   category = "ui",
-  image = "nginx:1.27.3-alpine",          -- always a pinned tag
-  ports = { http = { port = 80, http = true } },
-  tmpfs = { "/var/cache/nginx", "/var/run", "/tmp" },
-  env = function(s)                        -- s is the planned component
-    return { NGINX_WORKER_PROCESSES = tostring(math.max(1, math.floor(s.cpu))) }
-  end,
-  health = { exec = { "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/" },
-             interval = "5s", timeout = "3s", retries = 10 },
+  image = "busybox:1.36.1",               -- always a pinned tag
+  command = { "httpd", "-f", "-v", "-p", "8080", "-h", "/www" },
+  ports = { http = { port = 8080, http = true } },
+  -- a content point: deloc.yaml maps your files onto it (services.hello.mounts.site)
+  mounts = { site = { path = "/www", description = "the files to serve" } },
+  health = { tcp = "http", interval = "5s", timeout = "3s", retries = 10 },
   resources = {
-    minimal     = { memory = "32Mi",  cpu = 0.1 },
-    development = { memory = "64Mi",  cpu = 0.25 },
-    production  = { memory = "256Mi", cpu = 1 },
-    min = { memory = "16Mi", cpu = 0.05 },
+    minimal     = { memory = "16Mi", cpu = 0.05 },
+    development = { memory = "32Mi", cpu = 0.1 },
+    production  = { memory = "64Mi", cpu = 0.5 },
+    min = { memory = "8Mi", cpu = 0.05 },
   },
+  user = "65534:65534",                   -- nobody
   read_only = true,
-  restricted = false,
-  restricted_reason = "nginx starts as root to bind port 80, then drops to its user",
   connections = { "http://{host}:{port:http}/" },
 }
 ]]
@@ -92,6 +105,19 @@ local function exists(path)
   local f = io.open(path, "rb")
   if f then f:close() return true end
   return false
+end
+
+-- gitignore(path) -> true | nil, err: .deloc/ (state and secrets) listed,
+-- added to an existing file rather than replacing it
+function M.gitignore(path)
+  local sys = require("deloc.sys")
+  local text = sys.exists(path) and (sys.read_file(path) or "") or ""
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    local l = line:gsub("%s+$", "")
+    if l == ".deloc/" or l == ".deloc" or l == "/.deloc/" or l == "/.deloc" then return true end
+  end
+  if text ~= "" and text:sub(-1) ~= "\n" then text = text .. "\n" end
+  return sys.write_atomic(path, text .. "# deloc's state and generated secrets\n.deloc/\n")
 end
 
 function M.run(opts, args)
@@ -107,11 +133,21 @@ function M.run(opts, args)
     end
   end
   local names = #args > 0 and args or { "postgres" }
+  local reg = require("deloc.registry").new({ project = project.defaults(".") })
+  local known = reg and reg:names() or {}
+  local is_known = { hello = true }
+  for _, n in ipairs(known) do is_known[n] = true end
+  known[#known + 1] = "hello"
   local lines = {}
   for _, n in ipairs(names) do
     local ok, why = require("deloc.recipe").dns_label(n)
     if not ok then
       return nil, errors.new("USAGE", ("'%s' is not a valid service name: %s"):format(n, why))
+    end
+    if not is_known[n] then
+      local c = require("deloc.recipe").closest(n, known)
+      return nil, errors.new("SERVICE_NOT_FOUND", ("no recipe for service '%s'%s"):format(n,
+        c and (" (did you mean '" .. c .. "'?)") or ""), { hint = "'deloc recipes' lists them" })
     end
     lines[#lines + 1] = "  " .. n .. ": {}"
   end
@@ -123,10 +159,13 @@ function M.run(opts, args)
   if not ok then return nil, errors.wrap("IO_ERROR", err) end
   ok, err = sys.write_atomic(recipe_path, M.RECIPE)
   if not ok then return nil, errors.wrap("IO_ERROR", err) end
+  ok, err = M.gitignore(".gitignore")
+  if not ok then return nil, errors.wrap("IO_ERROR", err) end
   if not opts.json then
-    io.stdout:write(("wrote %s and %s\nnext: deloc plan   (then deloc up)\n"):format(file, recipe_path))
+    io.stdout:write(("wrote %s, %s and .gitignore\nnext: deloc plan   (then deloc up)\n"):format(file, recipe_path))
   else
-    io.stdout:write(require("deloc.json").encode({ written = require("deloc.array").of({ file, recipe_path }) }), "\n")
+    io.stdout:write(require("deloc.json").encode({ written = require("deloc.array").of({ file, recipe_path,
+      ".gitignore" }) }), "\n")
   end
   return 0
 end

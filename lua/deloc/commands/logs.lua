@@ -1,23 +1,23 @@
--- deloc logs [-f] [--tail N] [--since T] [SERVICES...]
+-- deloc logs [--follow] [--tail N] [--since T] [SERVICES...]
 local cmdutil = require("deloc.cmdutil")
 
 local M = {
   name = "logs",
   order = 22,
-  usage = "deloc logs [SERVICES...] [-f] [--tail N] [--since T] [--timestamps]",
+  usage = "deloc logs [SERVICES...] [--follow] [--tail N] [--since T] [--timestamps]",
   summary = "show the services' logs, merged in time order",
   help = [[
 Each line is prefixed with its service (and component and replica); lines of
-several services are merged in time order.  -f keeps following until every
+several services are merged in time order.  --follow keeps following until every
 container stops or Ctrl-C.  --since takes a duration (10m, 2h), an RFC 3339
 time (2026-11-27T06:00:00Z, 2026-11-27T07:00:00+01:00; without a zone: local
 time; a date alone: its midnight) or a unix time, as docker does.]],
   options = {
     require("deloc.targets").option, require("deloc.targets").context_option,
-    { "follow", "f", help = "keep printing new lines" },
+    { "follow", help = "keep printing new lines (-f is --file, as in every command)" },
     { "tail", "n", arg = "N", help = "only the last N lines of each container (default: all)" },
     { "since", arg = "T", help = "only lines newer than T (10m, 2h, 2026-11-27T06:00:00Z, or a unix time)" },
-    { "timestamps", "t", help = "show each line's timestamp" },
+    { "timestamps", help = "show each line's timestamp (-t is --target)" },
   },
 }
 
@@ -72,7 +72,7 @@ function M.run(opts, rest)
   if opts.follow then cmdutil.release_signals() end
   if not count then return nil, err end
   if count == 0 then
-    io.stderr:write(("nothing deployed for project '%s'%s\n"):format(s.project.name,
+    io.stderr:write(("%s%s\n"):format(cmdutil.nothing_deployed(s.project),
       (rest and #rest > 0) and (" (" .. table.concat(rest, ", ") .. ")") or ""))
   end
   return 0

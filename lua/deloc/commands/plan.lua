@@ -27,6 +27,7 @@ Exit status 4 when the stack does not fit (the verdict says why and what to do).
     { "set", arg = "SVC.KEY=VALUE", many = true, help = "override a value (see above)" },
     { "reserve", arg = "PERCENT", help = "safety margin kept free (default 15%)" },
     { "explain", help = "show where each value came from" },
+    require("deloc.cmdutil").mount_option,
   },
 }
 
@@ -174,6 +175,22 @@ function M.text(plan, opts)
   if #conns > 0 then
     out[#out + 1] = "\nconnections:\n"
     out[#out + 1] = tbl.render(nil, conns, { indent = "  " })
+  end
+  -- your files: one row a mount of a component
+  local mrows = {}
+  for _, svc in ipairs(plan.order) do
+    local s = plan.services[svc]
+    for _, cn in ipairs(s.component_order) do
+      for _, key in ipairs(require("deloc.array").sorted_keys(s.components[cn].mounts)) do
+        local m = s.components[cn].mounts[key]
+        mrows[#mrows + 1] = { cn == svc and svc or (svc .. "." .. cn), m.given or m.source, m.path,
+          m.writable and "read-write" or "read-only" }
+      end
+    end
+  end
+  if #mrows > 0 then
+    out[#out + 1] = "\nmounts:\n"
+    out[#out + 1] = tbl.render(nil, mrows, { indent = "  " })
   end
   if plan.explain then
     out[#out + 1] = "\nwhere values come from:\n"

@@ -57,7 +57,7 @@ local function show(opts, name)
       components = {} }
     for _, cn in ipairs(r.component_names) do
       local c = r.components[cn]
-      data.components[cn] = { image = c.image, ports = c.ports, volumes = c.volumes, health = c.health,
+      data.components[cn] = { image = c.image, ports = c.ports, volumes = c.volumes, mounts = c.mounts, health = c.health,
         resources = c.resources, jvm = c.jvm, user = c.user, read_only = c.read_only,
         oneshot = c.oneshot, scalable = c.scalable, replicas = c.replicas,
         depends_on = c.depends_on, enabled = type(c.enabled) == "function" and "computed from options" or c.enabled }
@@ -99,6 +99,13 @@ local function show(opts, name)
     for _, k in ipairs(vn) do
       local v = c.volumes[k]
       add("    volume  %s %s%s%s\n", k, v.path, v.data and " (data)" or "", v.size and (" " .. q.format_memory(v.size)) or "")
+    end
+    local mn = {}
+    for k in pairs(c.mounts or {}) do mn[#mn + 1] = k end
+    table.sort(mn)
+    for _, k in ipairs(mn) do -- content points: deloc.yaml services.NAME.mounts.<point>: ./path
+      local m = c.mounts[k]
+      add("    mount   %s %s%s\n", k, m.path, m.description and (" (" .. m.description .. ")") or "")
     end
     if c.health then
       local h = c.health

@@ -66,8 +66,7 @@ function M.run(opts, rest)
   end
   if #rows == 0 then
     local where = s.driver.describe(s, { project = s.project.name })
-    io.stdout:write(("nothing deployed for project '%s'%s\n"):format(s.project.name,
-      where and (" (" .. where .. ")") or ""))
+    io.stdout:write(cmdutil.nothing_deployed(s.project), where and (" (" .. where .. ")") or "", "\n")
     return 0
   end
   local on = cmdutil.color(opts)

@@ -16,10 +16,13 @@ local M = {
 function M.run(opts, rest)
   local t, err = cmdutil.duration(opts.timeout, 10)
   if not t then return nil, err end
-  local out
-  out, err = cmdutil.remove(opts, { services = rest, stop_only = true, timeout = math.floor(t + 0.5) })
+  local out, s
+  out, err, s = cmdutil.remove(opts, { services = rest, stop_only = true, timeout = math.floor(t + 0.5) })
   if not out then return nil, err end
-  if opts.json then cmdutil.print_json(out) end
+  if opts.json then cmdutil.print_json(out)
+  elseif #(out.stopped or {}) == 0 and #(out.removed or {}) == 0 then
+    io.stdout:write(cmdutil.nothing_deployed(s.project), "\n")
+  end
   return 0
 end
 

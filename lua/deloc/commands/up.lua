@@ -5,6 +5,7 @@ local cmdutil = require("deloc.cmdutil")
 
 local M = {
   name = "up",
+  aliases = { "deploy" }, -- the architecture document's verb
   order = 20,
   usage = "deloc up [SERVICES...] [--wait|--no-wait] [--timeout DURATION] [--remove-orphans] [--rollback]",
   summary = "start services (and what they need), sized to this machine",
@@ -29,6 +30,7 @@ files under /run/secrets/.]],
     { "remove-orphans", help = "remove containers of services no longer in the plan" },
     { "rollback", help = "on failure, remove what this run created" },
     cmdutil.wait_lock_option,
+    cmdutil.mount_option,
   },
 }
 

@@ -151,7 +151,7 @@ local function user_ids(user)
 end
 
 -- Kubernetes expands $(VAR) in command, args and env values; `$$` is a `$`.
-local function kescape(s) return (tostring(s):gsub("%$", "$$$$")) end
+local function kescape(s) return (tostring(s):gsub("%$", "$$")) end
 
 local function restricted_container_context(comp, uid, gid)
   local caps = { drop = strings(comp.cap_drop) }
@@ -229,7 +229,8 @@ local function secret_name(service) return dns(service .. "-secrets") end
 
 local function build_context(plan, params)
   return { plan = plan, p = params, project = plan.project, sa = dns(plan.project),
-           wait_sa = dns(plan.project .. "-wait"), needs_api = false }
+           wait_sa = dns(plan.project .. "-wait"), needs_api = false,
+           config_maps = {}, mount_notes = {} }
 end
 
 local function metadata(name, labels, annotations)
@@ -383,6 +384,29 @@ local function pod_template(ctx, svc, comp, n)
     end
     volumes[#volumes + 1] = { name = vn, secret = { secretName = secret_name(owner), items = items,
                                                     defaultMode = 288 } } -- 0440, group = fsGroup
+  end
+  -- the project's own files: small read-only ones as ConfigMaps (deloc.k8s.files)
+  for _, key in ipairs(sorted_keys(comp.mounts or {})) do
+    local m = comp.mounts[key]
+    local cm, why = require("deloc.k8s.files").config_map(m)
+    local cname = dns(workload_name(svc.name, comp.name) .. "-files-" .. key)
+    if cm then
+      local vn = dns("files-" .. key)
+      local items = array.of({})
+      for _, k in ipairs(cm.keys) do items[#items + 1] = { key = k, path = k } end
+      volumes[#volumes + 1] = { name = vn, configMap = { name = cname, items = items } }
+      if m.kind == "directory" then
+        mounts[#mounts + 1] = { name = vn, mountPath = m.path, readOnly = true }
+      else
+        mounts[#mounts + 1] = { name = vn, mountPath = m.path, subPath = cm.keys[1], readOnly = true }
+      end
+      ctx.config_maps[#ctx.config_maps + 1] = { apiVersion = "v1", kind = "ConfigMap",
+        metadata = metadata(cname, ctx.p.labels(svc.name, comp.name, nil)),
+        data = next(cm.data) and cm.data or nil, binaryData = next(cm.binary) and cm.binary or nil }
+    else
+      ctx.mount_notes[#ctx.mount_notes + 1] = ("%s: %s (%s) is not mounted: %s"):format(
+        workload_name(svc.name, comp.name), m.path, m.source, why)
+    end
   end
   if #mounts > 0 then container.volumeMounts = mounts end
 
@@ -602,6 +626,8 @@ function M.build(plan, params)
       subjects = list({ { kind = "ServiceAccount", name = ctx.wait_sa } }) }
   end
   for _, o in ipairs(secrets(ctx)) do objs[#objs + 1] = o end
+  for _, o in ipairs(ctx.config_maps) do objs[#objs + 1] = o end
+  objs.mount_notes = ctx.mount_notes -- what could not be mounted, and why
   for _, o in ipairs(policies) do objs[#objs + 1] = o end
   for _, o in ipairs(svcs) do objs[#objs + 1] = o end
   for _, o in ipairs(workloads) do objs[#objs + 1] = o end

@@ -11,6 +11,7 @@ local errors = require("deloc.errors")
 local quantity = require("deloc.quantity")
 local recipe_mod = require("deloc.recipe")
 local facts = require("deloc.plan.facts")
+local mounts = require("deloc.mounts")
 
 local M = {}
 
@@ -260,7 +261,7 @@ local function base_component(svc, cname, c, it)
 end
 
 -- one component | nil, err
-local function component(st, svc, cname, ov)
+local function component(st, svc, cname, ov, use)
   local r = st.recipes[svc]
   local c, it = r.components[cname], st.item_of[svc][cname]
   local cov = ov.components and ov.components[cname] or {}
@@ -292,6 +293,13 @@ local function component(st, svc, cname, ov)
   if err then return nil, err end
   comp.depends_on, err = depends_of(st, svc, r, c, where)
   if not comp.depends_on then return nil, err end
+  mounts.apply(comp, c.mounts, ov.mounts, (st.project or {}).secrets, use)
+  for _, m in pairs(st.target == "kubernetes" and comp.mounts or {}) do
+    if m.writable then
+      st.warnings[#st.warnings + 1] = ("%s: %s cannot be mounted writable on Kubernetes (a host path does not reach "
+        .. "the cluster; small read-only files go in as ConfigMaps)"):format(facts.id(svc, cname), m.path)
+    end
+  end
   return comp
 end
 
@@ -322,8 +330,9 @@ local function service(st, svc)
     component_order = array.of({ unpack(st.comp_order[svc]) }), primary = st.primary[svc],
     components = {},
   }
+  local use = { used = {}, points = {} } -- content points, for mounts.unknown
   for _, cname in ipairs(st.comp_order[svc]) do
-    local comp, err = component(st, svc, cname, ov)
+    local comp, err = component(st, svc, cname, ov, use)
     if not comp then return nil, err end
     s_out.components[cname] = comp
     if st.explain then
@@ -331,6 +340,9 @@ local function service(st, svc)
       st.explain[svc][cname] = st.item_of[svc][cname].why
     end
   end
+  local uerr = mounts.unknown(ov.mounts, use.used, use.points, svc)
+    or require("deloc.secrets").unknown((st.project or {}).secrets, svc, r.secrets)
+  if uerr then return nil, uerr end
   s_out.disk = disk_of(r, st.comp_order[svc])
   if r.backup then
     s_out.backup = { exec = array.of({ unpack(r.backup.exec) }), restore = array.of({ unpack(r.backup.restore) }),

@@ -70,6 +70,10 @@ function M.run(st)
     if not conns then return nil, err end
     s_out.connections = conns
     s_out.endpoints = endpoints(st, svc, s_out)
+    -- what `deloc env` prints (deloc.exports): templates filled, secrets by reference
+    s_out.exports, err = require("deloc.exports").parts(st.recipes[svc], svc,
+      function(name) return port_of(st, svc, s_out, name) end, st.project_name)
+    if not s_out.exports then return nil, err end
   end
   return true
 end

@@ -49,8 +49,8 @@ local function asked_services(opts, project)
     asked = project.service_order or array.sorted_keys(project.services or {})
   end
   if #asked == 0 then
-    return nil, errors.new("USAGE", "no services to plan", {
-      hint = "name some (deloc plan postgres kafka) or list them under 'services:' in deloc.yaml" })
+    return nil, errors.new("USAGE", "no services named, and the project lists none", {
+      hint = "name some (e.g. postgres kafka), list them under 'services:' in deloc.yaml, or run 'deloc init'" })
   end
   local seen = {}
   for _, name in ipairs(asked) do

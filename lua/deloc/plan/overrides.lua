@@ -15,7 +15,8 @@ local M = {}
 
 M.DEFAULT_RESERVE = 0.15
 M.TARGETS = { "docker", "kubernetes" }
-M.KEYS = { options = 1, env = 1, ports = 1, replicas = 1, resources = 1, image = 1, components = 1, build = 1 }
+M.KEYS = { options = 1, env = 1, ports = 1, replicas = 1, resources = 1, image = 1, components = 1, mounts = 1,
+  build = 1 }
 M.COMPONENT_KEYS = { replicas = 1, resources = 1, env = 1, image = 1, enabled = 1, build = 1 }
 
 local function is_map(v)
@@ -112,6 +113,14 @@ local CHECK = {
     if ok then return true end
     if type(err) ~= "table" then error(err, 0) end
     return nil, err.path or p, err.msg
+  end,
+  mounts = function(v, p) -- resolved by deloc.mounts (project file, --mount)
+    for mk, mv in pairs(is_map(v) and v or { false }) do
+      if type(mv) ~= "table" or type(mv.source) ~= "string" then
+        return nil, p, ("mount '%s' must be resolved by deloc.mounts"):format(tostring(mk))
+      end
+    end
+    return true
   end,
 }
 

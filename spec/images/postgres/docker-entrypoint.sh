@@ -12,7 +12,10 @@
 #   trust for local connections, POSTGRES_HOST_AUTH_METHOD (default
 #   scram-sha-256) for all others; then, on a temporary server listening on the
 #   socket only, creates POSTGRES_DB (default POSTGRES_USER) and runs
-#   /docker-entrypoint-initdb.d/*.sh and *.sql.
+#   /docker-entrypoint-initdb.d/*.sh (executed if executable, else sourced),
+#   *.sql and *.sql.gz in name order, as docker_process_init_files in
+#   docker-library/postgres docker-entrypoint.sh does (its *.sql.xz and
+#   *.sql.zst are refused here: no xzcat or zstd in this image).
 # - Then execs postgres (PID 1), listening on every address.
 # The password never enters the environment of the server.  Works on a
 # read-only root file system given tmpfs on /tmp and /var/run/postgresql.
@@ -71,6 +74,8 @@ SQL
     case $f in
       *.sh) say "running $f"; if [ -x "$f" ]; then "$f"; else . "$f"; fi ;;
       *.sql) say "running $f"; psql_ --dbname "$POSTGRES_DB" -f "$f" ;;
+      *.sql.gz) say "running $f"; gunzip -c "$f" | psql_ --dbname "$POSTGRES_DB" ;;
+      *.sql.xz | *.sql.zst) die "$f: this stand-in has no xzcat/zstd (the official image has)" ;;
       */\*) ;;
       *) say "ignoring $f" ;;
     esac
