@@ -47,7 +47,7 @@ end
 -- The host port published for a container port of the running service
 -- (the status rows' "127.0.0.1:HOST->PORT/tcp").
 local function host_port(opts, target, container_port)
-  local s, err = exec.session(opts)
+  local s, err = exec.session(opts, "status")
   if not s then return nil, err end
   local rows
   rows, err = s.driver.status(s, { services = { target.service } })

@@ -55,7 +55,7 @@ local function progress(opts)
 end
 
 local function copy(opts, from, to, on_progress)
-  local s, err = exec.session(opts)
+  local s, err = exec.session(opts, "cp")
   if not s then return nil, err end
   local out
   out, err = s.driver.cp(s, from.service and from or from.path, to.service and to or to.path,

@@ -96,17 +96,29 @@ function M.want_tty(opts)
   return term.isatty("stdin") and term.isatty("stdout")
 end
 
--- The project's session on its target (deloc.session), for a driver verb.
+-- The project's session on its target (deloc.session), for a driver verb
+-- ("exec", "cp", "status").  When the target cannot be reached, a driver
+-- that has no such verb at all says so instead (it answers without a
+-- connection: Kubernetes' exec and cp), which is the more useful error.
 -- -> s | nil, err;  the caller closes it
-function M.session(opts)
-  return require("deloc.cmdutil").open(opts, { lazy = true })
+function M.session(opts, verb)
+  local cmdutil = require("deloc.cmdutil")
+  local s, err = cmdutil.open(opts, { lazy = true })
+  if s then return s end
+  local bare = cmdutil.open(opts, { connect = false })
+  if bare then
+    local ok, r, uerr = pcall(bare.driver[verb], bare, { service = "-" }, {}, {})
+    bare:close()
+    if ok and r == nil and errors.is(uerr) and uerr.code == "USAGE" then return nil, uerr end
+  end
+  return nil, err
 end
 
 -- Runs argv in target with the terminal or pipes of this process, through
 -- the target's driver.  eopts = { tty=, stdin=, env=, user=, workdir= }
 -- -> exit code | nil, err
 function M.exec(opts, target, argv, eopts)
-  local s, err = M.session(opts)
+  local s, err = M.session(opts, "exec")
   if not s then return nil, err end
   local r
   r, err = s.driver.exec(s, target, argv, eopts)
