@@ -14,7 +14,7 @@ VERSION   := $(if $(filter v%,$(GIT_DESC)),$(patsubst v%,%,$(GIT_DESC)),0.1.0$(i
 # Debian packages the build and the tests need; `make deps` installs what is missing.
 BUILD_PKGS := gcc make pkg-config libluajit-5.1-dev libyaml-dev lua-cjson-dev \
               libcurl4-openssl-dev libedit-dev
-TEST_PKGS  := lua-busted python3 openssl curl tmux docker-compose debootstrap hyperfine
+TEST_PKGS  := lua-busted python3 openssl curl tmux docker-compose debootstrap hyperfine socat
 FUZZ_PKGS  := clang libclang-rt-dev
 LINT_PKGS  := lua-check clang-format
 # make test-k8s-pods: Debian's containerd, runc and CNI plugins under the node, the clients of its logins

@@ -122,4 +122,6 @@ return recipe "jupyter" {
   connections = {
     "http://{host}:{port:http}/lab?token={secret:token}",
   },
+  -- deloc connect: no client to run, the URL to open, with its token
+  connect = { url = "http://{host}:{port:http}/lab?token={secret:token}" },
 }

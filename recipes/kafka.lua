@@ -131,4 +131,20 @@ echo deloc-smoke-ok
   connections = {
     "{host}:{port:broker}",
   },
+  -- deloc connect kafka [consumer|producer|topics] -- ARGS: the console
+  -- tools of /opt/kafka/bin on the internal listener (no credentials:
+  -- PLAINTEXT), with a small heap instead of the broker's KAFKA_HEAP_OPTS.
+  connect = {
+    description = "console consumer (deloc connect kafka -- --topic T); also producer, topics",
+    exec = { "sh", "-c", "KAFKA_HEAP_OPTS='-Xmx128m -Xms16m' exec /opt/kafka/bin/kafka-console-consumer.sh"
+      .. ' --bootstrap-server localhost:29092 "$@"', "sh" },
+    commands = {
+      consumer = { "sh", "-c", "KAFKA_HEAP_OPTS='-Xmx128m -Xms16m' exec /opt/kafka/bin/kafka-console-consumer.sh"
+        .. ' --bootstrap-server localhost:29092 "$@"', "sh" },
+      producer = { "sh", "-c", "KAFKA_HEAP_OPTS='-Xmx128m -Xms16m' exec /opt/kafka/bin/kafka-console-producer.sh"
+        .. ' --bootstrap-server localhost:29092 "$@"', "sh" },
+      topics = { "sh", "-c", "[ $# -gt 0 ] || set -- --list; KAFKA_HEAP_OPTS='-Xmx128m -Xms16m'"
+        .. ' exec /opt/kafka/bin/kafka-topics.sh --bootstrap-server localhost:29092 "$@"', "sh" },
+    },
+  },
 }

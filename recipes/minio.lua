@@ -135,4 +135,15 @@ return recipe "minio" {
     "http://deloc:{secret:password}@{host}:{port:api}",
     "http://{host}:{port:console}",
   },
+  -- deloc connect: mc in the server container (the image ships it on PATH:
+  -- minio/minio Dockerfile.release, /opt/bin/mc) with MC_HOST_deloc built
+  -- inside its shell from the secret file, as the bucket job does; its
+  -- configuration goes to the tmpfs /tmp (the root is read-only).  No
+  -- arguments: list the buckets.
+  connect = {
+    description = "mc with the alias deloc (deloc connect minio -- ls deloc/BUCKET)",
+    component = "server",
+    exec = { "sh", "-c", 'MC_HOST_deloc="http://deloc:$(cat /run/secrets/minio.password)@127.0.0.1:9000"; '
+      .. 'export MC_HOST_deloc; [ $# -gt 0 ] || set -- ls deloc; exec mc --config-dir /tmp/.mc "$@"', "sh" },
+  },
 }

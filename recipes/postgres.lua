@@ -89,4 +89,17 @@ return recipe "postgres" {
   connections = {
     "postgresql://deloc:{secret:password}@{host}:{port:postgres}/deloc",
   },
+  -- deloc connect: psql with the password in a pgpass file the shell writes
+  -- (printf is a builtin, sed reads the secret file: no argv carries it)
+  -- into a private 0700 directory on the container's /tmp tmpfs, removed
+  -- when psql ends.  The shell stays to clean up; it ignores Ctrl-C (psql
+  -- gets the default action back and cancels its query as usual).
+  connect = {
+    description = "psql as deloc on the deloc database",
+    exec = { "sh", "-c", table.concat({
+      "umask 077", 'd="$(mktemp -d)" || exit 1', 'trap \'rm -rf "$d"\' EXIT HUP TERM', "trap : INT",
+      "{ printf '*:*:*:*:'; sed 's/[\\\\:]/\\\\&/g' /run/secrets/postgres.password; } > \"$d/pgpass\"",
+      'PGPASSFILE="$d/pgpass" psql -h 127.0.0.1 -p 5432 -U deloc -d deloc "$@"',
+    }, "\n"), "sh" },
+  },
 }

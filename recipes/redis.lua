@@ -80,4 +80,13 @@ return recipe "redis" {
   connections = {
     "redis://:{secret:password}@{host}:{port:redis}/0",
   },
+  -- deloc connect: redis-cli with REDISCLI_AUTH set inside the container
+  -- from the secret file, so the password is in no argv (world-readable
+  -- /proc/PID/cmdline, `docker events`) and in the environment of only the
+  -- redis-cli process (/proc/PID/environ: its own uid and root, who can read
+  -- the secret file anyway) - never in the exec's configuration.
+  connect = {
+    description = "redis-cli on the server",
+    exec = { "sh", "-c", AUTH .. 'exec redis-cli -h 127.0.0.1 -p 6379 "$@"', "sh" },
+  },
 }

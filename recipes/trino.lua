@@ -62,4 +62,10 @@ return recipe "trino" {
     "http://{host}:{port:http}",
     "trino://deloc@{host}:{port:http}/tpch",
   },
+  -- deloc connect: the image's CLI (/usr/bin/trino, trinodb/trino
+  -- core/docker/Dockerfile) against this node; no password (no auth).
+  connect = {
+    description = "the trino CLI as deloc on the tpch catalog",
+    exec = { "trino", "--server", "http://127.0.0.1:8080", "--user", "deloc", "--catalog", "tpch" },
+  },
 }

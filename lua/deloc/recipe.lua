@@ -18,9 +18,11 @@
 --     depends_on = { "svc", ... } | function(opt),
 --     secrets = { NAME = { length= } },
 --     backup = { exec=, restore=, component= } | nil, connections = { ... },
+--     connect = { exec=, commands = { NAME = argv }, url=, component=, description= } | nil,
 --     component_names = { sorted names },
 --     components = { NAME = {
---         name=, image=, command=, entrypoint=, env = table | function | list of both,
+--         name=, image=, build = { context=, dockerfile= } | nil (image may then be nil),
+--         command=, entrypoint=, env = table | function | list of both,
 --         ports = { NAME = { port=, protocol=, publish=, http= } },
 --         volumes = { NAME = { path=, data=, size= } }, tmpfs = { ... },
 --         mounts = { NAME = { path=, description= } },  -- content points
@@ -609,9 +611,26 @@ local function smoke(v, path)
   }
 end
 
+-- build = { context = DIR, dockerfile = FILE }: the image is built from the
+-- project's own files (DIR relative to the project directory, inside it).
+function M.build_def(v, path)
+  want_map(v, path)
+  check_keys(v, { context = 1, dockerfile = 1 }, path, "build")
+  local out = { context = v.context ~= nil and want_string(v.context, sub(path, "context")) or ".",
+    dockerfile = v.dockerfile ~= nil and want_string(v.dockerfile, sub(path, "dockerfile")) or "Dockerfile" }
+  for _, k in ipairs({ "context", "dockerfile" }) do
+    local bad = out[k]:sub(1, 1) == "/" or ("/" .. out[k] .. "/"):find("/../", 1, true)
+    if bad or out[k] == "" then
+      fail(sub(path, k), ("build.%s '%s' must be a path inside the project (relative, without '..')"):format(k, out[k]))
+    end
+  end
+  return out
+end
+
 -- Keys a component may set; `inherit` marks those it takes from the recipe.
 local component_fields = {
   image = { image, inherit = true },
+  build = { function(v, p) return M.build_def(v, p) end, inherit = true },
   command = { function(v, p) return want_argv(v, p, true) end },
   entrypoint = { function(v, p) return want_argv(v, p, true) end },
   env = { env, inherit = true },
@@ -645,7 +664,7 @@ local component_fields = {
 
 local recipe_only = {
   description = 1, category = 1, options = 1, depends_on = 1, secrets = 1,
-  backup = 1, connections = 1, components = 1, exports = 1,
+  backup = 1, connections = 1, components = 1, connect = 1, exports = 1,
 }
 
 local function options(v, path)
@@ -709,7 +728,7 @@ local function component(name, def, path, shared)
       c.env = { shared.env, c.env } -- merged at plan time, the component's last
     end
   end
-  if c.image == nil then
+  if c.image == nil and not c.build then
     fail(path, ("component '%s' has no image (set 'image' on the recipe or the component)"):format(name))
   end
   c.ports = c.ports or {}
@@ -827,7 +846,40 @@ local function build(name, def)
         r.backup.component, hint(r.backup.component, r.component_names)))
     end
   end
+  if def.connect ~= nil then r.connect = M.connect_def(def.connect, r, name) end
   return r
+end
+
+-- connect = { exec = ARGV, commands = { NAME = ARGV }, url = TEMPLATE,
+--   component = NAME, description = TEXT }: how `deloc connect` opens the
+-- service's own client (exec, run with a terminal, the user's arguments
+-- appended; commands: named alternatives) or shows where to go (url).
+function M.connect_def(v, r, name)
+  local p = { "connect" }
+  want_map(v, p)
+  check_keys(v, { exec = 1, commands = 1, url = 1, component = 1, description = 1 }, p, "connect")
+  local out = {
+    exec = v.exec ~= nil and want_argv(v.exec, sub(p, "exec")) or nil,
+    url = v.url ~= nil and want_string(v.url, sub(p, "url")) or nil,
+    description = v.description ~= nil and want_string(v.description, sub(p, "description")) or nil,
+    component = v.component ~= nil and want_string(v.component, sub(p, "component"))
+      or (r.components[name] and name or r.component_names[1]),
+    commands = {},
+  }
+  if v.commands ~= nil then
+    want_map(v.commands, sub(p, "commands"))
+    for cname, argv in pairs(v.commands) do
+      out.commands[cname] = want_argv(argv, sub(sub(p, "commands"), cname))
+    end
+  end
+  if not out.exec and not out.url and next(out.commands) == nil then
+    fail(p, "connect needs exec, commands or url")
+  end
+  if not r.components[out.component] then
+    fail(sub(p, "component"), ("connect names unknown component '%s'%s"):format(
+      out.component, hint(out.component, r.component_names)))
+  end
+  return out
 end
 
 -- validate(name, def, where) -> recipe | nil, err; `where` = { path=, line=, text= }
