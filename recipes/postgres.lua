@@ -54,6 +54,12 @@ return recipe "postgres" {
     exec = { "pg_isready", "-h", "127.0.0.1", "-p", "5432", "-U", "deloc", "-d", "deloc" },
     interval = "5s", timeout = "3s", retries = 12, start_period = "10s",
   },
+  -- a real query over TCP with the password, as a client would
+  smoke = {
+    exec = { "sh", "-c",
+      'PGPASSWORD="$(cat /run/secrets/postgres.password)" exec psql -h 127.0.0.1 -U deloc -d deloc -tAc "select 1"' },
+    expect = "1", timeout = "20s",
+  },
   resources = {
     minimal     = { memory = "256Mi", cpu = 0.25 },
     development = { memory = "512Mi", cpu = 0.5 },

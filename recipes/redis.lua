@@ -45,6 +45,13 @@ return recipe "redis" {
     exec = { "sh", "-c", AUTH .. "redis-cli -h 127.0.0.1 -p 6379 PING | grep -q PONG" },
     interval = "5s", timeout = "3s", retries = 10, start_period = "5s",
   },
+  -- a write and a read back (the key expires on its own)
+  smoke = {
+    exec = { "sh", "-c", AUTH ..
+      "redis-cli -h 127.0.0.1 SET deloc:smoke deloc-smoke-ok EX 60 | grep -q OK" ..
+      " && redis-cli -h 127.0.0.1 GET deloc:smoke" },
+    expect = "deloc-smoke-ok", timeout = "20s",
+  },
   resources = {
     minimal     = { memory = "64Mi",  cpu = 0.1 },
     development = { memory = "256Mi", cpu = 0.25 },

@@ -179,7 +179,7 @@ function M.remove_container(c, ctr, stop_timeout)
       return nil, err
     end
   end
-  local ok, err = c:delete("/containers/" .. id, { force = 1 })
+  local ok, err = c:delete("/containers/" .. id, { force = 1, v = 1 }) -- and its anonymous volumes (an image VOLUME deloc does not mount)
   if not ok and errors.is(err) and err.status == 409
       and tostring(err.message):find("already in progress", 1, true) then
     -- a killed run's removal the engine is still doing: wait until it is gone

@@ -27,6 +27,7 @@
 --         (recipe-level: exports = { VAR = "template" }, what `deloc env` prints)
 --         health = { kind=, exec=, port=, path=, pattern=, interval=, timeout=,
 --                    retries=, start_period= } | nil,          -- seconds
+--         smoke = { exec = argv | function(s), expect=, timeout= } | nil,
 --         resources = { profiles = { minimal = { memory=, cpu= }, ... },
 --                       min = { memory=, cpu= }, max = { memory=, cpu= }, disk= },
 --         jvm = { heap_ratio= } | nil, user=, read_only=, capabilities=,
@@ -47,9 +48,8 @@ M.CATEGORIES = { "database", "cache", "streaming", "processing", "orchestration"
   "storage", "query", "notebook", "ui", "coordination", "monitoring", "other" }
 M.PROFILES = { "minimal", "development", "production" }
 
-local is_category, is_profile = {}, {}
+local is_category = {}
 for _, c in ipairs(M.CATEGORIES) do is_category[c] = true end
-for _, p in ipairs(M.PROFILES) do is_profile[p] = true end
 
 -- ---- names ----
 
@@ -63,7 +63,7 @@ end
 -- closest(name, candidates) -> the likely intended name | nil: deloc.suggest,
 -- plus two swapped letters ('imgae' for 'image', 'alpah' for 'alpha')
 local function closest(name, candidates)
-  if type(name) ~= "string" then return nil end
+  if type(name) ~= "string" or #name > suggest.MAX_LENGTH then return nil end
   local c = suggest.closest(name, candidates)
   if c then return c end
   local letters = sorted_letters(name)
@@ -98,6 +98,12 @@ function M.dns_label(name)
   return true
 end
 
+-- url_path(s) -> true when s is an absolute URL path (and query) of the
+-- characters RFC 3986 allows there; what a health probe may ask for
+function M.url_path(s)
+  return type(s) == "string" and s:match("^/[%w%-%._~!%$&'%(%)%*%+,;=:@/%%%?]*$") ~= nil
+end
+
 -- Kubernetes port names: IANA service names, at most 15 characters.
 local function port_name(name)
   if type(name) ~= "string" or #name == 0 or #name > 15 or not name:match("^[a-z0-9][a-z0-9-]*$")
@@ -117,15 +123,14 @@ local function copy(t, except)
   return c
 end
 
-local safe_string = copy(string, { dump = true })
-local safe_table = copy(table)
-local safe_math = copy(math, { randomseed = true, random = true })
-
 -- The environment a recipe file runs in; `define` receives what `recipe`
--- declares.
+-- declares.  Each recipe gets its own copies of string, table and math: what
+-- one recipe assigns there never reaches another.  (The string metatable,
+-- behind ("x"):upper(), is out of reach: no getmetatable, no debug.)
 local function environment(define)
   local base = {
-    string = safe_string, table = safe_table, math = safe_math,
+    string = copy(string, { dump = true }), table = copy(table),
+    math = copy(math, { randomseed = true, random = true }),
     pairs = pairs, ipairs = ipairs, next = next, select = select, type = type,
     tostring = tostring, tonumber = tonumber, unpack = unpack, error = error,
     assert = assert,
@@ -154,14 +159,30 @@ local function bounded(fn, ...)
       :format(M.INSTRUCTION_LIMIT), 2)
   end, "", M.INSTRUCTION_LIMIT)
   local r = { pcall(fn, ...) }
-  if old[1] then debug.sethook(old[1], old[2], old[3]) else debug.sethook() end
+  -- a hook set from C shows as a string and cannot be put back from Lua
+  if type(old[1]) == "function" then debug.sethook(old[1], old[2], old[3]) else debug.sethook() end
   return unpack(r, 1, table.maxn(r))
+end
+
+-- A deep copy of what the planner hands a recipe function (functions such
+-- as s.port stay the planner's), so that a recipe changing s.options or
+-- s.profile_values changes nothing another recipe, or the plan, sees.
+local function private(v, seen)
+  if type(v) ~= "table" then return v end
+  seen = seen or {}
+  if seen[v] then return seen[v] end
+  local c = {}
+  seen[v] = c
+  for k, x in pairs(v) do c[private(k, seen)] = private(x, seen) end
+  return setmetatable(c, getmetatable(v))
 end
 
 -- call(fn, where, ...) -> value | nil, err: a recipe's function, bounded, its
 -- error turned into a CONFIG_INVALID that says where.
 function M.call(fn, where, ...)
-  local ok, v = bounded(fn, ...)
+  local args = { ... }
+  for i = 1, select("#", ...) do args[i] = private(args[i]) end
+  local ok, v = bounded(fn, unpack(args, 1, select("#", ...)))
   if not ok then
     return nil, errors.new("CONFIG_INVALID", ("%s: %s"):format(where, tostring(v)))
   end
@@ -435,7 +456,16 @@ local function health(v, path)
     if type(v.http.port) ~= "string" then want_port_number(v.http.port, sub(hp, "port")) end
     h.port = v.http.port
     h.path = v.http.path and want_string(v.http.path, sub(hp, "path")) or "/"
+    -- deloc probes http://127.0.0.1:<planned port><path>: a path that does
+    -- not start with '/' (or has characters outside a URL path) could name
+    -- another host ("@evil.example/") or smuggle a request line
+    if #h.path > 1024 or not M.url_path(h.path) then
+      fail(sub(hp, "path"), ("health.http.path '%s' must be a URL path: '/' then letters, digits and -._~!$&'()*+,;=:@/%%?"):format(h.path))
+    end
     h.scheme = v.http.scheme and want_string(v.http.scheme, sub(hp, "scheme")) or "http"
+    if h.scheme ~= "http" and h.scheme ~= "https" then
+      fail(sub(hp, "scheme"), ("health.http.scheme '%s' must be http or https"):format(h.scheme))
+    end
   end
   if v.tcp ~= nil then
     kinds = kinds + 1
@@ -542,14 +572,41 @@ local function user(v, path)
   return want_string(v, path)
 end
 
+-- What `docker run` grants without --cap-add: containers start with none
+-- (CapDrop ALL) and a recipe may add back only these.  The rest (SYS_ADMIN,
+-- SYS_PTRACE, SYS_MODULE, NET_ADMIN, BPF, DAC_READ_SEARCH, ...) reach the
+-- host kernel or other processes; a cloned project must not ask for them.
+M.CAPABILITIES = { "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+  "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT" }
+local allowed_cap = {}
+for _, c in ipairs(M.CAPABILITIES) do allowed_cap[c] = true end
+
 local function capabilities(v, path)
   local caps = want_string_list(v, path)
   for i, c in ipairs(caps) do
     if not c:match("^[A-Z_]+$") then
       fail(sub(path, i), ("capability '%s' must be a name like NET_BIND_SERVICE"):format(c))
     end
+    if not allowed_cap[c] then
+      fail(sub(path, i), ("capability '%s' is not one a container gets by default; a recipe may add only: %s")
+        :format(c, table.concat(M.CAPABILITIES, ", ")))
+    end
   end
   return caps
+end
+
+-- smoke = { exec = argv | "script" | function(s), expect = "text", timeout = "60s" }:
+-- a short real use of the service, run in this component's container by
+-- `deloc smoke`; it passes when it exits 0 (and prints `expect`, if given).
+local function smoke(v, path)
+  want_map(v, path)
+  check_keys(v, { exec = 1, expect = 1, timeout = 1 }, path, "smoke")
+  if v.exec == nil then fail(path, "smoke needs 'exec' (the command to run)") end
+  return {
+    exec = want_argv(v.exec, sub(path, "exec"), true),
+    expect = v.expect ~= nil and want_string(v.expect, sub(path, "expect")) or nil,
+    timeout = v.timeout ~= nil and want_duration(v.timeout, sub(path, "timeout")) or 60,
+  }
 end
 
 -- Keys a component may set; `inherit` marks those it takes from the recipe.
@@ -567,6 +624,7 @@ local component_fields = {
     return l
   end, inherit = true },
   health = { health },
+  smoke = { smoke },
   resources = { resources, inherit = true },
   jvm = { jvm, inherit = true },
   user = { user, inherit = true },
@@ -682,7 +740,7 @@ for k in pairs(recipe_only) do top_keys[k] = 1 end
 top_keys.oneshot, top_keys.enabled = nil, nil
 
 local per_component_only = { ports = 1, volumes = 1, health = 1, command = 1, entrypoint = 1,
-  replicas = 1, scalable = 1 }
+  replicas = 1, scalable = 1, smoke = 1 }
 
 local function build(name, def)
   local path = {}
@@ -792,12 +850,12 @@ end
 -- in a fresh sandbox and validates what it declares.
 local function run(fn, where)
   local declared, derr
-  local env = environment(function(name, def, line)
+  local recipe_env = environment(function(name, def, line)
     if declared then error("a recipe file declares one recipe", 2) end
     declared = { name = name, def = def, line = line }
     return declared
   end)
-  setfenv(fn, env)
+  setfenv(fn, recipe_env)
   jit.off(fn, true) -- count hooks only fire in the interpreter
   local ok, ret = bounded(fn)
   if not ok then
