@@ -14,7 +14,8 @@ VERSION   := $(if $(filter v%,$(GIT_DESC)),$(patsubst v%,%,$(GIT_DESC)),0.1.0$(i
 # Debian packages the build and the tests need; `make deps` installs what is missing.
 BUILD_PKGS := gcc make pkg-config libluajit-5.1-dev libyaml-dev lua-cjson-dev \
               libcurl4-openssl-dev libedit-dev
-TEST_PKGS  := lua-busted python3 openssl curl tmux docker-compose debootstrap hyperfine
+TEST_PKGS  := lua-busted python3 openssl curl tmux docker-compose debootstrap hyperfine socat
+FUZZ_PKGS  := clang libclang-rt-dev
 LINT_PKGS  := lua-check clang-format
 # make test-k8s-pods: Debian's containerd, runc and CNI plugins under the node, the clients of its logins
 PODS_PKGS  := containerd runc containernetworking-plugins iptables nftables iproute2 postgresql-client redis-tools
@@ -44,9 +45,10 @@ endif
 C_SRCS   := $(sort $(wildcard src/*.c))
 C_OBJS   := $(patsubst src/%.c,$(BUILD)/%.o,$(C_SRCS))
 BINDINGS := $(patsubst src/l_%.c,%,$(sort $(wildcard src/l_*.c)))
-LUA_SRCS := $(sort $(shell find lua adapters recipes -name '*.lua' 2>/dev/null))
+# recipes/contracts/ holds the image contracts: data for spec/contract_spec.lua, not recipes
+LUA_SRCS := $(sort $(filter-out recipes/contracts/%,$(shell find lua adapters recipes -name '*.lua' 2>/dev/null)))
 
-.PHONY: all deps install uninstall test unit e2e test-k8s-full test-k8s-pods ctest bench demo demo-down clean format check-format lint
+.PHONY: all deps install uninstall test unit e2e test-k8s-full test-k8s-pods test-minio ctest bench demo demo-down clean format check-format lint fuzz fuzz-smoke
 
 all: deps deloc
 
@@ -118,8 +120,40 @@ COMMA := ,
 
 ctest: $(CTESTS)
 
-# The whole suite: C tests, unit specs, end-to-end specs; last line `N passed, N failed`.
-test: all ctest
+# libFuzzer targets (fuzz/*.c) for the YAML loader, the HTTP answer path and
+# recipe loading; clang builds them with ASan+UBSan into build-fuzz/.
+# `make fuzz` runs each FUZZ_TIME seconds, `make test` a FUZZ_SMOKE one.
+FUZZ_TIME  ?= 60
+FUZZ_SMOKE ?= 10
+FUZZ_DIR   := build-fuzz
+# (-Werror is the gcc build's; clang warns on some system macros, NLMSG_OK)
+FUZZ_FLAGS := -g -O1 -std=c11 -Wall -Wextra -D_GNU_SOURCE -fno-strict-aliasing \
+              -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS  := $(patsubst src/%.c,$(FUZZ_DIR)/%.o,$(filter-out src/main.c,$(C_SRCS))) $(FUZZ_DIR)/embedded.o
+FUZZERS    := $(patsubst fuzz/%.c,$(FUZZ_DIR)/fuzz_%,$(wildcard fuzz/*.c))
+
+.SECONDARY: $(FUZZ_OBJS)
+$(FUZZ_DIR):
+	$(Q)mkdir -p $@
+$(FUZZ_DIR)/%.o: src/%.c | $(FUZZ_DIR)
+	@echo "  FUZZCC  $<"
+	$(Q)clang $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_DIR)/embedded.o: $(BUILD)/embedded.c | $(FUZZ_DIR)
+	$(Q)clang $(CPPFLAGS) -g -O1 -c -o $@ $<
+$(FUZZ_DIR)/fuzz_%: fuzz/%.c fuzz/harness.h $(FUZZ_OBJS)
+	@echo "  FUZZ    $@"
+	$(Q)clang $(CPPFLAGS) $(FUZZ_FLAGS) -Werror -fsanitize=fuzzer -Wl,--export-dynamic-symbol='lua*' \
+	  -o $@ $< $(FUZZ_OBJS) $(STATIC_LIBS) -lm -ldl -lpthread
+
+fuzz: deps $(FUZZERS)
+	$(Q)./fuzz/run $(FUZZ_TIME)
+
+fuzz-smoke: deps $(FUZZERS)
+	$(Q)./fuzz/run $(FUZZ_SMOKE)
+
+# The whole suite: C tests, fuzz smoke, unit specs, end-to-end specs; last
+# line `N passed, N failed`.
+test: all ctest fuzz-smoke
 	$(Q)./spec/run all
 
 unit: all ctest
@@ -140,6 +174,12 @@ test-k8s-full: all
 test-k8s-pods: all
 	$(Q)./spec/run k8spods
 
+# The minio recipe on stand-ins built from the MinIO server and client Go
+# modules at the recipe's pinned tags (not part of `make test`: the first
+# build of both takes many minutes on 2 cores; cached afterwards).
+test-minio: all
+	$(Q)./spec/run minio
+
 bench: all
 	$(Q)./bench/run
 
@@ -155,12 +195,12 @@ lint: deps
 	$(Q)luacheck --quiet --codes --formatter plain lua adapters recipes spec bench
 
 format: deps
-	clang-format -i src/*.c src/*.h src/gen/*.c spec/c/*.c
+	clang-format -i src/*.c src/*.h src/gen/*.c spec/c/*.c fuzz/*.c fuzz/*.h
 
 check-format: deps
-	clang-format --dry-run -Werror src/*.c src/*.h src/gen/*.c spec/c/*.c
+	clang-format --dry-run -Werror src/*.c src/*.h src/gen/*.c spec/c/*.c fuzz/*.c fuzz/*.h
 
 clean:
-	rm -rf $(BUILD) deloc
+	rm -rf $(BUILD) $(FUZZ_DIR) deloc
 
 -include $(wildcard $(BUILD)/*.d)

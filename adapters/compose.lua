@@ -100,7 +100,7 @@ local function find_component(plan, dep)
 end
 
 local SERVICE_KEYS = {
-  "image", "entrypoint", "command", "user", "group_add", "environment", "ports", "volumes", "tmpfs",
+  "image", "build", "entrypoint", "command", "user", "group_add", "environment", "ports", "volumes", "tmpfs",
   "secrets", "networks", "depends_on", "healthcheck", "restart", "scale", "mem_limit", "cpus",
   "pids_limit", "read_only", "cap_drop", "cap_add", "security_opt", "stop_grace_period",
   "init", "labels",
@@ -186,6 +186,13 @@ end
 local function service_of(plan, comp, relative)
   local s = yaml.ordered({}, SERVICE_KEYS)
   s.image = comp.image
+  if comp.build then
+    -- built from the project's files: Compose reads a relative context from
+    -- the Compose file's directory, so outside the project it is absolute
+    local ctx = comp.build.context
+    if not relative and plan.dir then ctx = plan.dir:gsub("/+$", "") .. "/" .. ctx end
+    s.build = yaml.ordered({ context = ctx, dockerfile = comp.build.dockerfile }, { "context", "dockerfile" })
+  end
   if comp.entrypoint then s.entrypoint = seq(comp.entrypoint) end
   if comp.command then s.command = seq(comp.command) end
   s.user = comp.user

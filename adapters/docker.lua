@@ -8,7 +8,6 @@
 -- backup.lua, capacity.lua, secrets.lua.
 --
 -- Every method runs inside or outside a sched task.
-local errors = require("deloc.errors")
 local sched = require("deloc.sched")
 local engine = require("deloc.adapters.docker.engine")
 local build = require("deloc.adapters.docker.build")
@@ -140,22 +139,30 @@ function M.logs(s, opts)
   return require("deloc.adapters.docker.logs").run(s.conn, s.project.name, opts)
 end
 
+-- With a terminal or stdin the process is attached to this one's (the
+-- hijacked stream of docker/exec.lua); otherwise its output is collected.
 function M.exec(s, target, argv, opts)
   opts = opts or {}
   if opts.tty or opts.stdin then
-    return nil, errors.new("USAGE", "an interactive exec (tty, stdin) is not available yet",
-      { hint = "run a command and read its output: exec without --tty" })
+    return require("deloc.adapters.docker.exec").for_driver(s.conn, s.project.name, target, argv, opts)
   end
   return in_task(ops.exec, s.conn, s.project.name, target, argv, opts)
 end
 
-function M.cp()
-  return require("deloc.drivers").unsupported("docker", "cp", "not built yet; 'docker cp' works on deloc's containers")
+-- Through the archive API, unpacked safely (docker/archive.lua).
+function M.cp(s, from, to, opts)
+  return require("deloc.adapters.docker.archive").for_driver(s.conn, s.project.name, from, to, opts)
 end
 
 function M.remove(s, opts)
   opts = opts or {}
-  if opts.all then return ops.clean(s.conn, s.project.name, { on_event = s.emit, timeout = opts.timeout }) end
+  if opts.all then -- clean: the images built for the project go too
+    local out, err = ops.clean(s.conn, s.project.name, { on_event = s.emit, timeout = opts.timeout })
+    if not out then return nil, err end
+    out.images, err = require("deloc.adapters.docker.image_build").remove_images(s.conn, s.project.name)
+    if not out.images then return nil, err end
+    return out
+  end
   return ops.remove(s.conn, s.project.name, { services = opts.services, volumes = opts.volumes,
     stop_only = opts.stop_only, timeout = opts.timeout, on_event = s.emit })
 end

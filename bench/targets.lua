@@ -27,19 +27,21 @@ local function met(result, target)
     if v and u == unit then return num(v) <= num(bound) end
     return nil
   end
+  -- (not `v and cond or nil`: a false condition would read as "not checked")
+  local ratio = result:match("([%d.]+)×")
   bound = target:match("^≤%s*([%d.]+)×")
   if bound then
-    local v = result:match("([%d.]+)×")
-    return v and num(v) <= num(bound) or nil
+    if not ratio then return nil end
+    return num(ratio) <= num(bound)
   end
   if target:match("< 1×") then
-    local v = result:match("([%d.]+)×")
-    return v and num(v) < 1 or nil
+    if not ratio then return nil end
+    return num(ratio) < 1
   end
   bound = target:match("^≥%s*([%d.]+)×")
   if bound then
-    local v = result:match("([%d.]+)×")
-    return v and num(v) >= num(bound) or nil
+    if not ratio then return nil end
+    return num(ratio) >= num(bound)
   end
   if target:match("^no%f[%A]") then return result:match("^%s*no%s*$") ~= nil end
   return nil

@@ -16,9 +16,11 @@
 --    scheduler/worker are checked by the api-server) and the session key are
 --    exported from their files by the shell that starts each component;
 --  * the admin password is read from its file by the init job.
--- The Fernet key is left unset: connection passwords are then stored
--- unencrypted in the metadata database (Airflow warns); set
--- AIRFLOW__CORE__FERNET_KEY through the project file for real use.
+--  * the Fernet key (connection passwords in the metadata database) must be
+--    the same in every component and a url-safe base64 32-byte key: each
+--    component derives it with AIRFLOW__CORE__FERNET_KEY_CMD from ONE
+--    generated secret (sha256, base64), so all agree and none stores it.
+-- Facts about the image and their sources: recipes/contracts/airflow.lua.
 --
 -- User: the image's `airflow` user (uid 50000, gid 0, as the image documents);
 -- /opt/airflow/{dags,logs} are created owned by it.  Not read-only: Airflow
@@ -48,6 +50,9 @@ local function common_env(s)
     AIRFLOW__CORE__EXECUTION_API_SERVER_URL =
       ("http://%s:8080/execution/"):format(s.host("airflow", "api-server")),
     AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD = db_url_cmd(s),
+    AIRFLOW__CORE__FERNET_KEY_CMD = ("python -c \"import base64, hashlib; " ..
+      "print(base64.urlsafe_b64encode(hashlib.sha256(open('%s').read().strip().encode()).digest()).decode())\""):format(
+      s.secret_file("fernet_seed")),
     AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK = "true",
     AIRFLOW__LOGGING__LOGGING_LEVEL = "INFO",
     CONNECTION_CHECK_MAX_COUNT = "0",
@@ -121,6 +126,7 @@ return recipe "airflow" {
     admin_password = { length = 20 },
     jwt_secret = { length = 48 },
     secret_key = { length = 48 },
+    fernet_seed = { length = 48 },
   },
   -- your files (deloc.yaml services.airflow.mounts): DAGs and plugins where
   -- the image reads them, task logs where every component writes them
@@ -140,10 +146,10 @@ return recipe "airflow" {
       end,
       env = common_env,
       resources = {
-        minimal     = { memory = "512Mi", cpu = 0.5 },
+        minimal     = { memory = "768Mi", cpu = 0.5 },
         development = { memory = "768Mi", cpu = 1 },
         production  = { memory = "1Gi",   cpu = 1 },
-        min = { memory = "384Mi", cpu = 0.25 },
+        min = { memory = "768Mi", cpu = 0.25 },
         max = { memory = "2Gi", cpu = 2 },
       },
     },
@@ -155,16 +161,16 @@ return recipe "airflow" {
       env = function(s)
         -- each uvicorn worker is a full Python process (~250 MiB)
         local env = common_env(s)
-        env.AIRFLOW__API__WORKERS = ("%d"):format(max(1, min(4, floor((s.memory_mb or 1024) / 512))))
+        env.AIRFLOW__API__WORKERS = ("%d"):format(max(1, min(4, floor((s.memory_mb or 1024) / 768))))
         return env
       end,
       health = { http = { port = "api", path = "/api/v2/monitor/health" },
                  interval = "10s", timeout = "5s", retries = 12, start_period = "30s" },
       resources = {
-        minimal     = { memory = "512Mi", cpu = 0.25 },
+        minimal     = { memory = "1Gi",   cpu = 0.25 },
         development = { memory = "1Gi",   cpu = 0.5 },
         production  = { memory = "2Gi",   cpu = 1 },
-        min = { memory = "384Mi", cpu = 0.1 },
+        min = { memory = "1Gi", cpu = 0.1 },
         max = { memory = "8Gi", cpu = 4 },
       },
     },
@@ -177,17 +183,28 @@ return recipe "airflow" {
         local env = common_env(s)
         if not celery(s) then
           -- LocalExecutor runs each task as a process of this container
-          env.AIRFLOW__CORE__PARALLELISM = ("%d"):format(max(2, floor((s.memory_mb or 1024) / 256)))
+          -- beside the scheduler's own ~384 MiB
+          env.AIRFLOW__CORE__PARALLELISM = ("%d"):format(max(2, floor(((s.memory_mb or 1024) - 384) / 256)))
         end
         return env
       end,
+      -- an example DAG run to success in this process (dags test), with the
+      -- shared secrets exported as for the scheduler itself
+      smoke = {
+        exec = function(s)
+          local argv = start(s, "dags test example_bash_operator")
+          argv[3] = "export AIRFLOW__CORE__LOAD_EXAMPLES=True; " .. argv[3]
+          return argv
+        end,
+        expect = "state=success", timeout = "300s",
+      },
       health = { http = { port = "health", path = "/health" },
                  interval = "10s", timeout = "5s", retries = 12, start_period = "30s" },
       resources = {
-        minimal     = { memory = "512Mi", cpu = 0.5 },
+        minimal     = { memory = "1Gi",   cpu = 0.5 },
         development = { memory = "1Gi",   cpu = 1 },
         production  = { memory = "4Gi",   cpu = 2 },
-        min = { memory = "384Mi", cpu = 0.25 },
+        min = { memory = "1Gi", cpu = 0.25 },
         max = { memory = "16Gi", cpu = 8 },
       },
     },
@@ -198,10 +215,10 @@ return recipe "airflow" {
       env = common_env,
       health = jobs_check("DagProcessorJob"),
       resources = {
-        minimal     = { memory = "384Mi", cpu = 0.25 },
+        minimal     = { memory = "512Mi", cpu = 0.25 },
         development = { memory = "512Mi", cpu = 0.5 },
         production  = { memory = "1Gi",   cpu = 1 },
-        min = { memory = "256Mi", cpu = 0.1 },
+        min = { memory = "512Mi", cpu = 0.1 },
         max = { memory = "4Gi", cpu = 2 },
       },
     },
@@ -212,10 +229,10 @@ return recipe "airflow" {
       env = common_env,
       health = jobs_check("TriggererJob"),
       resources = {
-        minimal     = { memory = "384Mi", cpu = 0.1 },
+        minimal     = { memory = "512Mi", cpu = 0.1 },
         development = { memory = "512Mi", cpu = 0.25 },
         production  = { memory = "1Gi",   cpu = 0.5 },
-        min = { memory = "256Mi", cpu = 0.1 },
+        min = { memory = "512Mi", cpu = 0.1 },
         max = { memory = "4Gi", cpu = 2 },
       },
     },
@@ -238,10 +255,10 @@ return recipe "airflow" {
                    ' inspect ping -d "celery@$HOSTNAME" >/dev/null' },
                  interval = "30s", timeout = "25s", retries = 10, start_period = "60s" },
       resources = {
-        minimal     = { memory = "768Mi", cpu = 0.5 },
+        minimal     = { memory = "1Gi",   cpu = 0.5 },
         development = { memory = "1536Mi", cpu = 1 },
         production  = { memory = "4Gi",   cpu = 2 },
-        min = { memory = "512Mi", cpu = 0.25 },
+        min = { memory = "1Gi", cpu = 0.25 },
         max = { memory = "32Gi", cpu = 16 },
       },
     },

@@ -42,14 +42,21 @@ return recipe "flink" {
         if p < 1500 then props = props .. "jobmanager.memory.jvm-metaspace.size: 128m\n" end
         return { FLINK_PROPERTIES = props }
       end,
+      -- the WordCount example (bounded built-in input) run to its end on the
+      -- taskmanagers, submitted with the image's flink client
+      smoke = {
+        exec = { "bash", "-c",
+          "exec flink run /opt/flink/examples/streaming/WordCount.jar 2>&1" },
+        expect = "Program execution finished", timeout = "300s",
+      },
       -- /overview answers once the dispatcher and resource manager are up
       health = { http = { port = "ui", path = "/overview" },
                  interval = "5s", timeout = "3s", retries = 18, start_period = "15s" },
       resources = {
-        minimal     = { memory = "768Mi", cpu = 0.25 },
+        minimal     = { memory = "1Gi",   cpu = 0.25 },
         development = { memory = "1Gi",   cpu = 0.5 },
         production  = { memory = "2Gi",   cpu = 1 },
-        min = { memory = "768Mi", cpu = 0.1 },
+        min = { memory = "1Gi", cpu = 0.1 },
         max = { memory = "8Gi", cpu = 4 },
       },
     },

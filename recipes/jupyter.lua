@@ -2,12 +2,13 @@
 -- (quay.io; the Docker Hub copies are no longer updated), pinned to the tag
 -- that carries Spark 3.5.3 — the same version as the spark recipe.
 --
--- Option spark = "cluster" makes notebooks use the spark service: MASTER
--- (read by spark-submit when no --master is given) points at the master, and
--- the driver advertises this container's DNS name so executors can connect
--- back.  Note that Python UDFs need the same Python minor version on the
--- workers; the apache/spark image's Python may differ from the notebook's.
--- With spark = "local" (default) notebooks run Spark inside this container.
+-- Option spark = "cluster" would make notebooks use the spark service, but
+-- the pinned images cannot run it: PySpark refuses Python workers whose
+-- Python differs from the driver's, and the notebook image's Python (3.11+,
+-- jupyter/docker-stacks docker-stacks-foundation) is not apache/spark:3.5.3's
+-- (Ubuntu 22.04's 3.10), so every RDD function and Python UDF would fail on
+-- the cluster.  Planning it is a clear error (recipes/contracts/jupyter.lua);
+-- spark = "local" (default) runs Spark inside this container.
 --
 -- The access token is a generated secret: the start command exports it from
 -- its file as JUPYTER_TOKEN inside the container, never in the plan.
@@ -18,6 +19,39 @@
 -- Health: GET /api answers with the server version without a token once the
 -- server accepts requests.
 local function floor(x) return x - x % 1 end
+
+-- A cell run through the server's own API: a kernel started over REST, the
+-- code sent on its websocket channel (tornado, which the server runs on),
+-- the kernel deleted.  Prints the cell's output.
+local CELL = [[
+import json, sys, urllib.request, uuid
+from tornado import ioloop, websocket
+tok = open("%s").read().strip()
+base = "127.0.0.1:8888"
+def call(method, path):
+    r = urllib.request.Request("http://" + base + path, method=method,
+                               headers={"Authorization": "token " + tok})
+    body = urllib.request.urlopen(r, timeout=30).read()
+    return json.loads(body) if body else None
+kid = call("POST", "/api/kernels")["id"]
+async def run():
+    ws = await websocket.websocket_connect(websocket.httpclient.HTTPRequest(
+        "ws://%%s/api/kernels/%%s/channels" %% (base, kid), headers={"Authorization": "token " + tok}))
+    mid = uuid.uuid4().hex
+    ws.write_message(json.dumps({"channel": "shell", "content": {"code": "print(6 * 7)", "silent": False},
+        "header": {"msg_id": mid, "msg_type": "execute_request", "username": "deloc", "session": mid,
+                   "version": "5.3"}, "parent_header": {}, "metadata": {}}))
+    while True:
+        m = json.loads(await ws.read_message())
+        if m.get("parent_header", {}).get("msg_id") != mid: continue
+        if m["msg_type"] == "stream": print(m["content"]["text"].strip())
+        if m["msg_type"] == "error": sys.exit(1)
+        if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle": return
+try:
+    ioloop.IOLoop.current().run_sync(run, timeout=90)
+finally:
+    call("DELETE", "/api/kernels/" + kid)
+]]
 local function max(a, b) if a > b then return a end return b end
 
 return recipe "jupyter" {
@@ -26,10 +60,14 @@ return recipe "jupyter" {
   image = "quay.io/jupyter/pyspark-notebook:spark-3.5.3",
   options = {
     spark = { default = "local", choices = { "local", "cluster" },
-              description = "run Spark in the notebook container or on the spark service" },
+              description = "Spark in the notebook container (cluster: not with the pinned images)" },
   },
   depends_on = function(opt)
-    if opt.spark == "cluster" then return { "spark" } end
+    if opt.spark == "cluster" then
+      error("option spark = \"cluster\" cannot run with the pinned images: the notebook's Python" ..
+        " (3.11+) is not the spark workers' (apache/spark:3.5.3: 3.10) and PySpark refuses Python" ..
+        " workers of another version; use spark = \"local\" (Spark in the notebook container)", 0)
+    end
     return { }
   end,
   ports = {
@@ -42,7 +80,11 @@ return recipe "jupyter" {
   },
   secrets = { token = { length = 32 } },
   command = function(s)
-    return { "bash", "-c",
+    -- in cluster mode the driver advertises this container's own address:
+    -- executors connect back on ports a Kubernetes Service does not expose
+    local driver_host = s.options.spark == "cluster" and
+      'ip=$(hostname -i); export PYSPARK_SUBMIT_ARGS="--conf spark.driver.host=${ip%% *} $PYSPARK_SUBMIT_ARGS"; ' or ""
+    return { "bash", "-c", driver_host ..
       ('export JUPYTER_TOKEN="$(cat %s)"; exec start-notebook.py --ServerApp.root_dir=/home/jovyan/work'):format(
         s.secret_file("token")) }
   end,
@@ -53,12 +95,15 @@ return recipe "jupyter" {
     local env = { }
     if s.options.spark == "cluster" then
       env.MASTER = ("spark://%s:7077"):format(s.host("spark", "master"))
-      args = args .. (" --master %s --conf spark.driver.host=%s --conf spark.driver.bindAddress=0.0.0.0"):format(
-        env.MASTER, s.host("jupyter"))
+      args = args .. (" --master %s --conf spark.driver.bindAddress=0.0.0.0"):format(env.MASTER)
     end
     env.PYSPARK_SUBMIT_ARGS = args .. " pyspark-shell"
     return env
   end,
+  smoke = {
+    exec = function(s) return { "python3", "-c", CELL:format(s.secret_file("token")) } end,
+    expect = "42", timeout = "120s",
+  },
   health = { http = { port = "http", path = "/api" },
              interval = "10s", timeout = "5s", retries = 12, start_period = "20s" },
   resources = {
@@ -77,4 +122,6 @@ return recipe "jupyter" {
   connections = {
     "http://{host}:{port:http}/lab?token={secret:token}",
   },
+  -- deloc connect: no client to run, the URL to open, with its token
+  connect = { url = "http://{host}:{port:http}/lab?token={secret:token}" },
 }

@@ -2,7 +2,10 @@
 -- provectuslabs/kafka-ui), pointed at the kafka service's internal listener.
 --
 -- A Spring Boot JVM: the planned heap goes to JAVA_OPTS, which the image's
--- start command passes to java.  The image runs as its own non-root user;
+-- start command passes to java.  The image runs as its own non-root user
+-- `kafkaui`, by name: Kubernetes' runAsNonRoot cannot verify a name, so the
+-- recipe gives its numbers (100:101, what Alpine's adduser -S/addgroup -S
+-- assign first; recipes/contracts/kafka-ui.lua);
 -- it writes only /tmp (dynamic configuration is off), so the root filesystem
 -- is read-only.  Health: Spring Boot's /actuator/health, UP once the
 -- application context is started.
@@ -35,6 +38,11 @@ return recipe "kafka-ui" {
     end
     return env
   end,
+  -- the UI's API lists the kafka cluster and has reached it
+  smoke = {
+    exec = { "sh", "-c", "wget -q -O - http://127.0.0.1:8080/api/clusters" },
+    expect = '"status":"online"', timeout = "60s",
+  },
   health = { http = { port = "http", path = "/actuator/health" },
              interval = "10s", timeout = "5s", retries = 12, start_period = "30s" },
   resources = {
@@ -45,6 +53,7 @@ return recipe "kafka-ui" {
     max = { memory = "2Gi", cpu = 2 },
   },
   jvm = { heap_ratio = 0.6 },
+  user = "100:101",
   read_only = true,
   capabilities = { },
   restricted = true,

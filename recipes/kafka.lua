@@ -45,6 +45,10 @@ return recipe "kafka" {
   },
   volumes = {
     data = { path = "/var/lib/kafka/data", data = true, size = "5Gi" },
+    -- the image's other VOLUMEs, empty: mounted so they are the project's
+    -- (labelled, removed by down --volumes), not anonymous volumes
+    secrets = { path = "/etc/kafka/secrets", data = false, size = "16Mi" },
+    config = { path = "/mnt/shared/config", data = false, size = "16Mi" },
   },
   tmpfs = { "/tmp" },
   env = function(s)
@@ -61,10 +65,9 @@ return recipe "kafka" {
       KAFKA_AUTO_CREATE_TOPICS_ENABLE = "true",
       KAFKA_NUM_PARTITIONS = "1",
     }
-    -- The plan's `s` has no host port: EXTERNAL is advertised as the container
-    -- port, right when the published host port is the same (it is unless it
-    -- clashed and was moved).
-    local advertised = ("INTERNAL://%s:29092,EXTERNAL://localhost:9092"):format(self)
+    -- EXTERNAL is what host clients dial: the host port the planner published
+    -- (it moves when 9092 is taken), mapped to the container's 9092.
+    local advertised = ("INTERNAL://%s:29092,EXTERNAL://localhost:%d"):format(self, s.host_port("broker"))
     if s.options.mode == "zookeeper" then
       env.KAFKA_BROKER_ID = "1"
       env.KAFKA_ZOOKEEPER_CONNECT = ("%s:%d"):format(s.host("zookeeper"), s.port("client", "zookeeper"))
@@ -88,11 +91,34 @@ return recipe "kafka" {
       " --bootstrap-server localhost:29092 >/dev/null 2>&1" },
     interval = "10s", timeout = "15s", retries = 18, start_period = "20s",
   },
+  -- one message compressed with zstd and one with snappy, produced and
+  -- consumed on a fresh topic with the image's own console clients (each a
+  -- small JVM beside the broker: the native codecs load from /tmp, which is
+  -- why /tmp must not be noexec)
+  smoke = {
+    exec = { "bash", "-c", [[
+set -e
+export KAFKA_HEAP_OPTS='-Xmx128m -Xms32m'
+B=localhost:29092; T=deloc-smoke-$$-$(date +%s)
+K=/opt/kafka/bin
+$K/kafka-topics.sh --bootstrap-server $B --create --topic "$T" --partitions 1 --replication-factor 1 >/dev/null
+for c in zstd snappy; do
+  echo "deloc-smoke-$c" | $K/kafka-console-producer.sh --bootstrap-server $B --topic "$T" --compression-codec $c
+done
+out=$($K/kafka-console-consumer.sh --bootstrap-server $B --topic "$T" --from-beginning --max-messages 2 --timeout-ms 30000 2>/dev/null)
+$K/kafka-topics.sh --bootstrap-server $B --delete --topic "$T" >/dev/null 2>&1 || true
+echo "$out" | grep -qx deloc-smoke-zstd && echo "$out" | grep -qx deloc-smoke-snappy
+echo deloc-smoke-ok
+]] },
+    expect = "deloc-smoke-ok", timeout = "120s",
+  },
+  -- The broker's heap is half the container; the smoke's console clients and
+  -- a first producer need the rest beside the page cache.
   resources = {
-    minimal     = { memory = "512Mi", cpu = 0.5 },
+    minimal     = { memory = "1Gi",   cpu = 0.5 },
     development = { memory = "1Gi",   cpu = 1 },
     production  = { memory = "4Gi",   cpu = 2 },
-    min = { memory = "384Mi", cpu = 0.25 },
+    min = { memory = "1Gi", cpu = 0.25 },
     max = { memory = "16Gi", cpu = 8 },
     disk = "5Gi",
   },
@@ -104,5 +130,21 @@ return recipe "kafka" {
   exports = { KAFKA_BOOTSTRAP_SERVERS = "{host}:{port:broker}" },
   connections = {
     "{host}:{port:broker}",
+  },
+  -- deloc connect kafka [consumer|producer|topics] -- ARGS: the console
+  -- tools of /opt/kafka/bin on the internal listener (no credentials:
+  -- PLAINTEXT), with a small heap instead of the broker's KAFKA_HEAP_OPTS.
+  connect = {
+    description = "console consumer (deloc connect kafka -- --topic T); also producer, topics",
+    exec = { "sh", "-c", "KAFKA_HEAP_OPTS='-Xmx128m -Xms16m' exec /opt/kafka/bin/kafka-console-consumer.sh"
+      .. ' --bootstrap-server localhost:29092 "$@"', "sh" },
+    commands = {
+      consumer = { "sh", "-c", "KAFKA_HEAP_OPTS='-Xmx128m -Xms16m' exec /opt/kafka/bin/kafka-console-consumer.sh"
+        .. ' --bootstrap-server localhost:29092 "$@"', "sh" },
+      producer = { "sh", "-c", "KAFKA_HEAP_OPTS='-Xmx128m -Xms16m' exec /opt/kafka/bin/kafka-console-producer.sh"
+        .. ' --bootstrap-server localhost:29092 "$@"', "sh" },
+      topics = { "sh", "-c", "[ $# -gt 0 ] || set -- --list; KAFKA_HEAP_OPTS='-Xmx128m -Xms16m'"
+        .. ' exec /opt/kafka/bin/kafka-topics.sh --bootstrap-server localhost:29092 "$@"', "sh" },
+    },
   },
 }

@@ -12,6 +12,12 @@
 -- filesystem can be read-only: the server writes /data, its certs directory
 -- under $HOME/.minio and /tmp.
 --
+-- mc saves its configuration in MC_CONFIG_DIR, else ~/.mc.  The mc image
+-- runs as root and root's home is not writable without CAP_DAC_OVERRIDE,
+-- which deloc drops, so the bucket job points MC_CONFIG_DIR at a tmpfs (the
+-- server image sets MC_CONFIG_DIR=/tmp/.mc itself).  Facts and sources:
+-- recipes/contracts/minio.lua.
+--
 -- Buckets: option `buckets`, a comma-separated list (default "deloc").
 local function bucket_list(opt)
   local raw = opt.buckets or "deloc"
@@ -20,6 +26,10 @@ local function bucket_list(opt)
     if name ~= "" then names[#names + 1] = name end
   end
   return names
+end
+
+local function valid_bucket(b)
+  return b:match("^[a-z0-9][a-z0-9.-]*[a-z0-9]$") and #b >= 3 and #b <= 63
 end
 
 return recipe "minio" {
@@ -47,6 +57,23 @@ return recipe "minio" {
           MINIO_ROOT_PASSWORD_FILE = s.secret_file("password"),
         }
       end,
+      -- an object written to and read back from the first bucket, with the
+      -- mc that the server image ships (MC_CONFIG_DIR=/tmp/.mc in its ENV)
+      smoke = {
+        exec = function(s)
+          local bucket = bucket_list(s.options)[1] or "deloc"
+          if not valid_bucket(bucket) then
+            return { "sh", "-c", "echo 'minio: the first bucket name is not valid' >&2; exit 1" }
+          end
+          return { "sh", "-c", 'set -e\n' ..
+            ('MC_HOST_smoke="http://deloc:$(cat %s)@127.0.0.1:9000"\n'):format(s.secret_file("password")) ..
+            'export MC_HOST_smoke\n' ..
+            ("echo deloc-smoke-ok | mc pipe 'smoke/%s/deloc-smoke.txt' >/dev/null\n"):format(bucket) ..
+            ("mc cat 'smoke/%s/deloc-smoke.txt'\n"):format(bucket) ..
+            ("mc rm 'smoke/%s/deloc-smoke.txt' >/dev/null\n"):format(bucket) }
+        end,
+        expect = "deloc-smoke-ok", timeout = "30s",
+      },
       -- ready = the node can serve reads and writes (quorum reached), not
       -- merely that the process answers (/minio/health/live)
       health = { http = { port = "api", path = "/minio/health/ready" },
@@ -66,6 +93,8 @@ return recipe "minio" {
       image = "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z",
       depends_on = { "server" },
       entrypoint = { "/bin/sh", "-c" },
+      env = { MC_CONFIG_DIR = "/tmp/.mc" },
+      tmpfs = { "/tmp" },
       command = function(s)
         local script = 'set -e\n' ..
           ('MC_HOST_deloc="http://deloc:$(cat %s)@%s:9000"\n'):format(
@@ -74,7 +103,7 @@ return recipe "minio" {
         local names = bucket_list(s.options)
         for i = 1, #names do
           local b = names[i]
-          if b:match("^[a-z0-9][a-z0-9.-]*[a-z0-9]$") and #b >= 3 and #b <= 63 then
+          if valid_bucket(b) then
             script = script .. ("mc mb --ignore-existing 'deloc/%s'\n"):format(b)
           else
             -- fail the job with a readable message; quotes are masked out
@@ -91,7 +120,7 @@ return recipe "minio" {
         min = { memory = "32Mi", cpu = 0.05 },
         max = { memory = "256Mi", cpu = 1 },
       },
-      read_only = false,  -- mc writes its configuration under $HOME/.mc
+      read_only = true,  -- mc writes only MC_CONFIG_DIR, on the tmpfs
     },
   },
   user = nil,
@@ -105,5 +134,16 @@ return recipe "minio" {
   connections = {
     "http://deloc:{secret:password}@{host}:{port:api}",
     "http://{host}:{port:console}",
+  },
+  -- deloc connect: mc in the server container (the image ships it on PATH:
+  -- minio/minio Dockerfile.release, /opt/bin/mc) with MC_HOST_deloc built
+  -- inside its shell from the secret file, as the bucket job does; its
+  -- configuration goes to the tmpfs /tmp (the root is read-only).  No
+  -- arguments: list the buckets.
+  connect = {
+    description = "mc with the alias deloc (deloc connect minio -- ls deloc/BUCKET)",
+    component = "server",
+    exec = { "sh", "-c", 'MC_HOST_deloc="http://deloc:$(cat /run/secrets/minio.password)@127.0.0.1:9000"; '
+      .. 'export MC_HOST_deloc; [ $# -gt 0 ] || set -- ls deloc; exec mc --config-dir /tmp/.mc "$@"', "sh" },
   },
 }

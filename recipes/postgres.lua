@@ -54,6 +54,12 @@ return recipe "postgres" {
     exec = { "pg_isready", "-h", "127.0.0.1", "-p", "5432", "-U", "deloc", "-d", "deloc" },
     interval = "5s", timeout = "3s", retries = 12, start_period = "10s",
   },
+  -- a real query over TCP with the password, as a client would
+  smoke = {
+    exec = { "sh", "-c",
+      'PGPASSWORD="$(cat /run/secrets/postgres.password)" exec psql -h 127.0.0.1 -U deloc -d deloc -tAc "select 1"' },
+    expect = "1", timeout = "20s",
+  },
   resources = {
     minimal     = { memory = "256Mi", cpu = 0.25 },
     development = { memory = "512Mi", cpu = 0.5 },
@@ -82,5 +88,18 @@ return recipe "postgres" {
   },
   connections = {
     "postgresql://deloc:{secret:password}@{host}:{port:postgres}/deloc",
+  },
+  -- deloc connect: psql with the password in a pgpass file the shell writes
+  -- (printf is a builtin, sed reads the secret file: no argv carries it)
+  -- into a private 0700 directory on the container's /tmp tmpfs, removed
+  -- when psql ends.  The shell stays to clean up; it ignores Ctrl-C (psql
+  -- gets the default action back and cancels its query as usual).
+  connect = {
+    description = "psql as deloc on the deloc database",
+    exec = { "sh", "-c", table.concat({
+      "umask 077", 'd="$(mktemp -d)" || exit 1', 'trap \'rm -rf "$d"\' EXIT HUP TERM', "trap : INT",
+      "{ printf '*:*:*:*:'; sed 's/[\\\\:]/\\\\&/g' /run/secrets/postgres.password; } > \"$d/pgpass\"",
+      'PGPASSFILE="$d/pgpass" psql -h 127.0.0.1 -p 5432 -U deloc -d deloc "$@"',
+    }, "\n"), "sh" },
   },
 }

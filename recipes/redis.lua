@@ -45,6 +45,13 @@ return recipe "redis" {
     exec = { "sh", "-c", AUTH .. "redis-cli -h 127.0.0.1 -p 6379 PING | grep -q PONG" },
     interval = "5s", timeout = "3s", retries = 10, start_period = "5s",
   },
+  -- a write and a read back (the key expires on its own)
+  smoke = {
+    exec = { "sh", "-c", AUTH ..
+      "redis-cli -h 127.0.0.1 SET deloc:smoke deloc-smoke-ok EX 60 | grep -q OK" ..
+      " && redis-cli -h 127.0.0.1 GET deloc:smoke" },
+    expect = "deloc-smoke-ok", timeout = "20s",
+  },
   resources = {
     minimal     = { memory = "64Mi",  cpu = 0.1 },
     development = { memory = "256Mi", cpu = 0.25 },
@@ -72,5 +79,14 @@ return recipe "redis" {
   },
   connections = {
     "redis://:{secret:password}@{host}:{port:redis}/0",
+  },
+  -- deloc connect: redis-cli with REDISCLI_AUTH set inside the container
+  -- from the secret file, so the password is in no argv (world-readable
+  -- /proc/PID/cmdline, `docker events`) and in the environment of only the
+  -- redis-cli process (/proc/PID/environ: its own uid and root, who can read
+  -- the secret file anyway) - never in the exec's configuration.
+  connect = {
+    description = "redis-cli on the server",
+    exec = { "sh", "-c", AUTH .. 'exec redis-cli -h 127.0.0.1 -p 6379 "$@"', "sh" },
   },
 }

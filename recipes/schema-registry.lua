@@ -12,6 +12,8 @@ return recipe "schema-registry" {
   image = "confluentinc/cp-schema-registry:7.9.0",
   depends_on = { "kafka" },
   ports = { http = { port = 8081, http = true } },
+  -- the image's VOLUME, empty: the project's rather than an anonymous volume
+  volumes = { secrets = { path = "/etc/schema-registry/secrets", data = false, size = "16Mi" } },
   env = function(s)
     return {
       SCHEMA_REGISTRY_HOST_NAME = s.host("schema-registry"),
@@ -22,6 +24,13 @@ return recipe "schema-registry" {
       SCHEMA_REGISTRY_HEAP_OPTS = ("-Xmx%dm -Xms%dm"):format(s.heap_mb or 256, s.heap_mb or 256),
     }
   end,
+  -- a schema registered (its id comes back), as a producer would
+  smoke = {
+    exec = { "sh", "-c", "curl -fsS -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json'" ..
+      [[ --data '{"schema":"{\"type\":\"string\"}"}']] ..
+      " http://127.0.0.1:8081/subjects/deloc-smoke-value/versions" },
+    expect = '"id"', timeout = "60s",
+  },
   health = { http = { port = "http", path = "/subjects" },
              interval = "10s", timeout = "5s", retries = 18, start_period = "20s" },
   resources = {

@@ -10,13 +10,21 @@
 -- container holds the worker daemon (small heap) plus the executors it
 -- launches; SPARK_WORKER_MEMORY is what it offers to executors: the planned
 -- heap minus the daemon's, so daemon + executors + JVM overhead fit the limit.
+-- An application asks for spark.executor.memory = 1g by default, and a
+-- worker offering less never gets an executor (the job waits forever), so the
+-- worker's minimum is 2 GiB: 1.5 GiB of heap, 1280m offered to executors.
+-- The master's minimum leaves room for a client-mode driver (the smoke's).
 --
 -- Not read-only: workers write application jars and logs under
 -- /opt/spark/work and executors spill to local dirs.
 --
--- The master binds to its DNS name on the project network: Spark RPC only
--- accepts messages addressed to the name the master bound, so workers and
--- drivers must use spark://<that name>:7077 (printed as a connection).
+-- The master binds to its own address (hostname -i): on Kubernetes its DNS
+-- name is a Service whose address no pod interface has, so binding the name
+-- fails there.  Spark's RPC delivers a message by endpoint name only, so
+-- workers and drivers reach it as spark://<DNS name>:7077 all the same; the
+-- address it then hands out is the pod's own, which every pod can reach.
+-- A client-mode driver (the smoke, a notebook) advertises its own address
+-- for the same reason: executors connect back on ports no Service exposes.
 local function floor(x) return x - x % 1 end
 local function max(a, b) if a > b then return a end return b end
 local function min(a, b) if a < b then return a end return b end
@@ -28,30 +36,37 @@ return recipe "spark" {
   mounts = { jobs = { path = "/opt/spark/jobs", description = "application files for spark-submit" } },
   components = {
     master = {
-      command = function(s)
-        return { "/opt/spark/bin/spark-class", "org.apache.spark.deploy.master.Master",
-                 "--host", s.host("spark", "master"), "--port", "7077", "--webui-port", "8080" }
-      end,
+      command = { "bash", "-c", 'ip=$(hostname -i); exec /opt/spark/bin/spark-class' ..
+        ' org.apache.spark.deploy.master.Master --host "${ip%% *}" --port 7077 --webui-port 8080' },
       ports = {
         master = 7077,
         ui = { port = 8080, http = true },
       },
       env = function(s)
-        return {
-          SPARK_DAEMON_MEMORY = ("%dm"):format(s.heap_mb or 512),
-          SPARK_NO_DAEMONIZE = "true",
-        }
+        return { SPARK_DAEMON_MEMORY = ("%dm"):format(s.heap_mb or 512) }
       end,
       health = { http = { port = "ui", path = "/" },
                  interval = "5s", timeout = "3s", retries = 12, start_period = "10s" },
+      -- SparkPi submitted from here in client mode with the application's
+      -- default executor size (1g): it passes only if a worker can run it
+      smoke = {
+        exec = function(s)
+          local master = s.host("spark", "master")
+          return { "bash", "-c", ('ip=$(hostname -i); exec /opt/spark/bin/spark-submit --master spark://%s:7077' ..
+            ' --conf spark.driver.host="${ip%%%% *}" --driver-memory 384m' ..
+            " --class org.apache.spark.examples.SparkPi /opt/spark/examples/jars/spark-examples_*.jar 10"
+            .. " 2>/dev/null"):format(master) }
+        end,
+        expect = "Pi is roughly", timeout = "300s",
+      },
       resources = {
-        minimal     = { memory = "512Mi", cpu = 0.25 },
-        development = { memory = "768Mi", cpu = 0.5 },
-        production  = { memory = "2Gi",   cpu = 1 },
-        min = { memory = "384Mi", cpu = 0.1 },
+        minimal     = { memory = "1Gi", cpu = 0.25 },
+        development = { memory = "1Gi", cpu = 0.5 },
+        production  = { memory = "2Gi", cpu = 1 },
+        min = { memory = "1Gi", cpu = 0.1 },
         max = { memory = "8Gi", cpu = 4 },
       },
-      jvm = { heap_ratio = 0.6 },
+      jvm = { heap_ratio = 0.4 },
     },
     worker = {
       scalable = true,
@@ -73,16 +88,15 @@ return recipe "spark" {
           SPARK_DAEMON_MEMORY = ("%dm"):format(daemon),
           SPARK_WORKER_MEMORY = ("%dm"):format(executors),
           SPARK_WORKER_CORES = ("%d"):format(max(1, floor((s.cpu or 1) + 0.5))),
-          SPARK_NO_DAEMONIZE = "true",
         }
       end,
       health = { http = { port = "ui", path = "/" },
                  interval = "5s", timeout = "3s", retries = 12, start_period = "10s" },
       resources = {
-        minimal     = { memory = "768Mi", cpu = 0.5 },
+        minimal     = { memory = "2Gi",   cpu = 0.5 },
         development = { memory = "2Gi",   cpu = 1 },
         production  = { memory = "8Gi",   cpu = 4 },
-        min = { memory = "512Mi", cpu = 0.25 },
+        min = { memory = "2Gi", cpu = 0.25 },
         max = { memory = "64Gi", cpu = 32 },
       },
       -- executors' heaps plus their overhead (spark.executor.memoryOverhead,

@@ -35,11 +35,20 @@ return recipe "trino" {
     exec = { "/usr/lib/trino/bin/health-check" },
     interval = "10s", timeout = "5s", retries = 30, start_period = "30s",
   },
+  -- a query through the image's CLI (a JVM of its own: a small heap, not
+  -- the server's JAVA_TOOL_OPTIONS)
+  smoke = {
+    exec = { "sh", "-c", "JAVA_TOOL_OPTIONS=-Xmx128m exec trino --server http://127.0.0.1:8080" ..
+      " --execute 'select count(*) from tpch.tiny.nation' 2>/dev/null" },
+    expect = "25", timeout = "120s",
+  },
+  -- 2 GiB: 1.4 GiB of heap leaves the default 30% query memory a first real
+  -- query needs; the code cache, metaspace and threads live outside it
   resources = {
-    minimal     = { memory = "1Gi",  cpu = 0.5 },
+    minimal     = { memory = "2Gi",  cpu = 0.5 },
     development = { memory = "2Gi",  cpu = 1 },
     production  = { memory = "8Gi",  cpu = 4 },
-    min = { memory = "1Gi", cpu = 0.25 },
+    min = { memory = "2Gi", cpu = 0.25 },
     max = { memory = "64Gi", cpu = 32 },
     disk = "1Gi",
   },
@@ -52,5 +61,11 @@ return recipe "trino" {
   connections = {
     "http://{host}:{port:http}",
     "trino://deloc@{host}:{port:http}/tpch",
+  },
+  -- deloc connect: the image's CLI (/usr/bin/trino, trinodb/trino
+  -- core/docker/Dockerfile) against this node; no password (no auth).
+  connect = {
+    description = "the trino CLI as deloc on the tpch catalog",
+    exec = { "trino", "--server", "http://127.0.0.1:8080", "--user", "deloc", "--catalog", "tpch" },
   },
 }

@@ -23,6 +23,9 @@ return recipe "zookeeper" {
   volumes = {
     data = { path = "/data", data = true, size = "512Mi" },
     datalog = { path = "/datalog", data = true, size = "512Mi" },
+    -- an image VOLUME: mounted here so it is the project's (labelled, removed
+    -- by down --volumes) rather than an anonymous volume per container
+    logs = { path = "/logs", data = false, size = "256Mi" },
   },
   env = function(s)
     return {
@@ -35,6 +38,18 @@ return recipe "zookeeper" {
   health = {
     exec = { "sh", "-c", "echo srvr | nc -w 2 127.0.0.1 2181 | grep -q '^Mode: '" },
     interval = "5s", timeout = "4s", retries = 12, start_period = "10s",
+  },
+  -- a znode created, read back and deleted with the image's zkCli.sh (a JVM
+  -- of its own: ZK_SERVER_HEAP applies to the server only)
+  smoke = {
+    exec = { "bash", "-c", [[
+P=/deloc-smoke-$$
+zkCli.sh -server 127.0.0.1:2181 create "$P" deloc-smoke-ok >/dev/null 2>&1
+out=$(zkCli.sh -server 127.0.0.1:2181 get "$P" 2>/dev/null)
+zkCli.sh -server 127.0.0.1:2181 delete "$P" >/dev/null 2>&1
+echo "$out" | grep -x deloc-smoke-ok
+]] },
+    expect = "deloc-smoke-ok", timeout = "60s",
   },
   resources = {
     minimal     = { memory = "256Mi", cpu = 0.25 },

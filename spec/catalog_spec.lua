@@ -249,11 +249,14 @@ describe("built-in catalog", function()
       assert.matches("mc mb %-%-ignore%-existing 'deloc/curated'", script)
     end)
 
-    it("points jupyter at the spark cluster when asked", function()
+    it("refuses jupyter's spark = cluster, which the pinned images cannot run, saying why", function()
       local file = project(dir, "services:\n  jupyter:\n    options: { spark: cluster }\n")
-      local p = assert(deloc.plan({ file = file }))
-      assert.is_table(p.services.spark)
-      assert.matches("^spark://.+:7077$", p.services.jupyter.components.jupyter.env.MASTER)
+      local p, err = deloc.plan({ file = file })
+      assert.is_nil(p)
+      assert.equal("CONFIG_INVALID", err.code)
+      assert.matches("jupyter", err.message, 1, true)
+      assert.matches("PySpark refuses Python workers of another version", err.message, 1, true)
+      assert.matches('spark = "local"', err.message, 1, true)
     end)
   end)
 
@@ -283,6 +286,48 @@ describe("built-in catalog", function()
       assert.matches("pg_dump", table.concat(p.services.postgres.backup.exec, " "))
       assert.matches("pg_restore", table.concat(p.services.postgres.backup.restore, " "))
       assert.matches("SAVE", table.concat(p.services.redis.backup.exec, " "))
+    end)
+  end)
+
+  describe("sizes that can do the work", function()
+    local Gi, Mi = 1024 ^ 3, 1024 ^ 2
+    local function on(memory_gi, cpus)
+      return { cpu = cpus, memory = memory_gi * Gi, disk = 500 * Gi, source = { memory = "spec" } }
+    end
+    local function mb(v) return tonumber((tostring(v):match("^(%d+)m$"))) end
+
+    it("under the default profile on 2 cores and 24 GiB, every component gets what a first job needs", function()
+      local p = assert(plan(dir, { services = { "kafka", "spark", "airflow", "minio", "trino" },
+        capacity = on(24, 2) }))
+      assert.equal("development", p.profile)
+      assert.is_true(p.verdict.fits, table.concat(p.verdict.reasons or {}, "; "))
+      local worker = p.services.spark.components.worker
+      -- an application's default executor is 1g: the worker must offer it
+      assert.is_true(mb(worker.env.SPARK_WORKER_MEMORY) >= 1024, worker.env.SPARK_WORKER_MEMORY)
+      -- the worker daemon's heap and the executor's fit in the container
+      assert.is_true(mb(worker.env.SPARK_DAEMON_MEMORY) + 1024 + 384 <= worker.memory / Mi)
+      assert.is_true(p.services.kafka.components.kafka.memory >= 1 * Gi)
+      assert.is_true(p.services.trino.components.trino.memory >= 2 * Gi)
+      for cname, c in pairs(p.services.airflow.components) do
+        assert.is_true(c.memory >= 512 * Mi, "airflow." .. cname)
+      end
+      assert.is_true(p.services.airflow.components.scheduler.memory >= 1 * Gi)
+      assert.is_true(p.services.airflow.components["api-server"].memory >= 1 * Gi)
+    end)
+
+    it("on a machine too small for that, says so and offers choices instead of planning it", function()
+      local p = assert(plan(dir, { services = { "kafka", "spark", "airflow", "minio", "trino" },
+        capacity = on(9, 2) }))
+      assert.is_false(p.verdict.fits)
+      assert.is_true(#p.verdict.choices > 0)
+      assert.matches("drop airflow", table.concat(p.verdict.choices, "\n"))
+    end)
+
+    it("warns when a fixed size is below what the recipe needs", function()
+      local p = assert(plan(dir, { services = { "spark" }, capacity = on(24, 2),
+        overrides = { spark = { components = { worker = { resources = { memory = "512Mi" } } } } } }))
+      assert.matches("spark.worker: memory 512Mi is below the recipe's minimum 2Gi",
+        table.concat(p.warnings, "\n"), 1, true)
     end)
   end)
 end)

@@ -69,7 +69,7 @@ describe("test images #e2e", function()
     assert.equal(2, r.status)
     assert.matches("unknown image 'mysql'", r.stderr)
     assert.has_error(function() images.ensure({ "mysql" }) end,
-      "images: unknown image 'mysql' (known: postgres, redis, busybox)")
+      "images: unknown image 'mysql' (known: postgres, redis, busybox, zookeeper, jupyter, minio, mc)")
   end)
 
   it("maps the recipes' services to the local images", function()

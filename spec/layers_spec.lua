@@ -30,6 +30,7 @@ local RULES = {
   { "^deloc%.health$", MODEL }, { "^deloc%.state$", MODEL }, { "^deloc%.secret_files$", MODEL },
   { "^deloc%.secrets$", MODEL }, { "^deloc%.drivers$", MODEL }, { "^deloc%.converge$", MODEL }, { "^deloc%.filesink$", CORE }, { "^deloc%.mounts$", MODEL }, { "^deloc%.exports$", MODEL },
   { "^deloc%.interpolate$", MODEL }, { "^deloc%.import$", MODEL },
+  { "^deloc%.isolate$", MODEL },
   { "^deloc%.adapters%.", ADAPTERS }, { "^deloc%.k8s%.", ADAPTERS }, { "^deloc%.kubeconfig$", ADAPTERS },
   { "^deloc$", CLI }, { "^deloc%.api$", CLI }, { "^deloc%.cli$", CLI }, { "^deloc%.args$", CLI },
   { "^deloc%.cmdutil$", CLI }, { "^deloc%.commands%.", CLI }, { "^deloc%.targets$", CLI },

@@ -114,6 +114,25 @@ describe("deloc.recipe", function()
     fails(with('  health = { exec = { "a" }, tcp = 5 },'), "exactly one")
   end)
 
+  it("refuses capabilities beyond what docker run grants by default", function()
+    for _, c in ipairs({ "SYS_ADMIN", "SYS_PTRACE", "SYS_MODULE", "NET_ADMIN", "DAC_READ_SEARCH", "BPF" }) do
+      fails(with(('  capabilities = { "%s" },'):format(c)), ("capability '%s' is not one a container gets by default"):format(c))
+    end
+    assert.truthy(load(with('  capabilities = { "NET_BIND_SERVICE", "CHOWN" },')))
+  end)
+
+  it("refuses a health path that could send the host-side probe elsewhere", function()
+    -- the probe asks http://127.0.0.1:<planned port><path>; "@host/" made it
+    -- http://127.0.0.1:5432@evil.example/, a request to another host
+    for _, p in ipairs({ "@evil.example/x", "evil", "/a b", "/x\r\nHost: evil", "/#frag", "/a\\b" }) do
+      fails(with(('  ports = { web = 80 }, health = { http = { port = "web", path = %q } },'):format(p)),
+        "must be a URL path")
+    end
+    fails(with('  ports = { web = 80 }, health = { http = { port = "web", scheme = "file" } },'),
+      "health.http.scheme 'file' must be http or https")
+    assert.truthy(load(with('  ports = { web = 80 }, health = { http = { port = "web", path = "/health?x=1&y=%20" } },')))
+  end)
+
   it("refuses what only components may set when there are components", function()
     fails(with('  ports = { web = 80 }, components = { a = {} },'), "set 'ports' on each component: the recipe has components")
   end)

@@ -28,3 +28,31 @@ describe("deloc.suggest", function()
     assert.equal("", suggest.hint("zzzzzz", names))
   end)
 end)
+
+describe("deloc.suggest on hostile input", function()
+  local names = {}
+  for i = 1, 200 do names[i] = ("service-%03d"):format(i) end
+
+  it("does no edit-distance work for names longer than any real name", function()
+    -- a megabyte name against 200 names was 2e9 cell updates (minutes);
+    -- how long it takes now is in bench/ (no timing in specs)
+    local long = ("x"):rep(1024 * 1024)
+    assert.is_nil(suggest.closest(long, names))
+    assert.equal("", suggest.hint(long, names))
+    assert.is_nil(require("deloc.recipe").closest(long, names))
+    assert.is_nil(suggest.closest(("s"):rep(65), { ("s"):rep(64) }))
+  end)
+
+  it("skips candidates whose length alone rules them out, and keeps prefixes", function()
+    assert.equal("service-042", suggest.closest("servce-042", names))
+    assert.equal("service-042", suggest.closest("servcie-042", names))
+    assert.equal("postgres", suggest.closest("post", { "postgres", "redis" }))
+    assert.is_nil(suggest.closest("redis", { ("r"):rep(60) .. "edis" }))
+  end)
+
+  it("does not reorder the caller's list", function()
+    local list = { "b", "a" }
+    suggest.closest("c", list)
+    assert.same({ "b", "a" }, list)
+  end)
+end)

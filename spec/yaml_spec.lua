@@ -238,6 +238,25 @@ describe("deloc.yaml", function()
       assert.equal("<string>:2:9: alias expansion makes more than 5 nodes (max_alias_nodes)", small)
     end)
 
+    it("counts the bytes aliases produce, not only nodes (billion laughs by long strings)", function()
+      -- 5 levels of 9 aliases of a 900 KiB string: 59049 nodes (under the
+      -- node cap), 54 GB for whoever writes it out
+      local lines = { "a0: &a0 " .. ("x"):rep(900 * 1024) }
+      for i = 1, 5 do
+        local refs = {}
+        for j = 1, 9 do refs[j] = "*a" .. (i - 1) end
+        lines[#lines + 1] = ("a%d: &a%d [%s]"):format(i, i, table.concat(refs, ", "))
+      end
+      local text = table.concat(lines, "\n") .. "\n"
+      assert.is_true(#text < 1024 * 1024)
+      local v, err = fast(0.5, function() return yaml.load(text) end)
+      assert.is_nil(v)
+      assert.equal("<string>:2:30: alias expansion makes more than 4194304 bytes (max_alias_bytes)", err)
+      local _, small = yaml.load("a: &a [abcdef]\nb: [*a, *a]\n", { max_alias_bytes = 10 })
+      assert.equal("<string>:2:9: alias expansion makes more than 10 bytes (max_alias_bytes)", small)
+      assert.same({ a = { "abcdef" }, b = { { "abcdef" } } }, yaml.load("a: &a [abcdef]\nb: [*a]\n", { max_alias_bytes = 10 }))
+    end)
+
     it("rejects an alias that expands past max_depth", function()
       local _, err = yaml.load("a: &a [[[1]]]\nb: [[*a]]\n", { max_depth = 5 })
       assert.equal("<string>:2:6: alias '*a' nests deeper than 5 levels (max_depth)", err)

@@ -185,7 +185,9 @@ static int l_multi_add(lua_State *L) {
 /* Pushes the response headers as { ["lower-case-name"] = "value", ... };
  * a repeated header's values are joined with ", ". */
 static void push_headers(lua_State *L, const struct dl_http_buf *b) {
-  lua_newtable(L); /* [h] */
+  lua_newtable(L);  /* [h] */
+  if (b->p == NULL) /* no header at all (found by fuzz/http.c) */
+    return;
   const char *p = b->p, *end = b->p + b->len;
   while (p && p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -195,7 +197,10 @@ static void push_headers(lua_State *L, const struct dl_http_buf *b) {
     while (eol > p && (eol[-1] == '\r' || eol[-1] == '\n'))
       eol--;
     const char *colon = memchr(p, ':', (size_t)(eol - p));
-    if (colon && colon > p && memcmp(p, "HTTP/", 5) != 0) {
+    /* a status line is not a header; a line shorter than "HTTP/" is not
+     * compared past its end */
+    int status = eol - p >= 5 && memcmp(p, "HTTP/", 5) == 0;
+    if (colon && colon > p && !status) {
       luaL_Buffer name;
       luaL_buffinit(L, &name);
       for (const char *q = p; q < colon; q++)

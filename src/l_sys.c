@@ -6,6 +6,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -544,6 +545,37 @@ static int l_sys_lock(lua_State *L) {
   return 1;
 }
 
+/* sys.lock_at(root, rel [, dirmode]) -> lock | nil, "busy", holder | nil, err:
+ * sys.lock of root/rel reached without following links */
+static int l_sys_lock_at(lua_State *L) {
+  const char *root = luaL_checkstring(L, 1);
+  const char *rel = luaL_checkstring(L, 2);
+  int dirmode = (int)luaL_optinteger(L, 3, -1);
+  size_t len = strlen(root) + strlen(rel) + 1;
+  struct lock *k = lua_newuserdata(L, sizeof *k + len + 1);
+  k->fd = -1;
+  snprintf(k->path, len + 1, "%s/%s", root, rel);
+  luaL_getmetatable(L, LOCK_MT);
+  lua_setmetatable(L, -2); /* [lock] */
+  struct dl_sys_holder holder;
+  char err[DL_SYS_ERRLEN];
+  int fd = dl_sys_lock_at(root, rel, dirmode, &holder, err);
+  if (fd == -2) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "busy");
+    lua_createtable(L, 0, 2);
+    if (holder.pid > 0)
+      set_number(L, "pid", (double)holder.pid);
+    if (holder.since > 0)
+      set_number(L, "since", holder.since);
+    return 3;
+  }
+  if (fd < 0)
+    return push_error(L, err);
+  k->fd = fd;
+  return 1;
+}
+
 /* ---- environment ---- */
 
 /* sys.getenv(name) -> value | nil */
@@ -780,6 +812,7 @@ static const luaL_Reg functions[] = {
     {"remove", l_sys_remove},
     {"realpath", l_sys_realpath},
     {"lock", l_sys_lock},
+    {"lock_at", l_sys_lock_at},
     {"getenv", l_sys_getenv},
     {"setenv", l_sys_setenv},
     {"environ", l_sys_environ},

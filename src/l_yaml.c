@@ -219,7 +219,8 @@ static void build(builder *b, uint32_t idx) {
 }
 
 /* yaml.load(text, name, max_size, max_depth, max_alias_nodes, seq_mt,
- *           marks) -> value, marks | nil, "name:line:col: message" */
+ *           marks, max_alias_bytes) -> value, marks | nil,
+ *           "name:line:col: message" */
 static int l_yaml_load(lua_State *L) {
   size_t len;
   const char *text = luaL_checklstring(L, 1, &len);
@@ -229,6 +230,8 @@ static int l_yaml_load(lua_State *L) {
   lim.max_depth = (uint32_t)luaL_optinteger(L, 4, DL_YAML_DEFAULT_MAX_DEPTH);
   lim.max_alias_nodes =
       (uint64_t)luaL_optnumber(L, 5, DL_YAML_DEFAULT_MAX_ALIAS_NODES);
+  lim.max_alias_bytes = (uint64_t)luaL_optnumber(
+      L, 8, (lua_Number)DL_YAML_DEFAULT_MAX_ALIAS_BYTES);
   if (lim.max_depth < 1 || lim.max_depth > 10000)
     return luaL_argerror(L, 4, "max_depth must be in 1..10000");
   if (!lua_isnoneornil(L, 6))

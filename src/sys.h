@@ -131,8 +131,47 @@ struct dl_sys_holder {
  * when another open file holds it, with *holder filled from the file. */
 int dl_sys_lock(const char *path, struct dl_sys_holder *holder, char *err);
 
+/* dl_sys_lock on an open file (path names it in messages); closes fd on
+ * failure. */
+int dl_sys_lock_fd(int fd, const char *path, struct dl_sys_holder *holder,
+                   char *err);
+
 /* Empties the lock file and releases it (closes fd). */
 void dl_sys_unlock(int fd);
+
+/* ---- files below a project directory (sys_at.c) ----
+ * rel is a relative path of plain components (no "", "." or ".."); every
+ * directory on the way and the file itself are opened without following
+ * symbolic links (openat + O_NOFOLLOW), so a link committed in a project never
+ * leads deloc outside it.  dirmode >= 0 creates missing directories. */
+
+enum { DL_SYS_MISSING, DL_SYS_FILE, DL_SYS_DIR, DL_SYS_LINK, DL_SYS_OTHER };
+
+/* The directory holding rel's last component (an fd), *base that
+ * component (a pointer into rel).  -1 with err and errno set. */
+int dl_sys_parent_at(const char *root, const char *rel, int dirmode,
+                     const char **base, char *err);
+/* openat of a regular file (flags | O_NOFOLLOW); a link, a directory, a FIFO
+ * or a device is an error naming it.  The fd, or -1. */
+int dl_sys_open_at(const char *root, const char *rel, int flags, int mode,
+                   int dirmode, char *err);
+/* DL_SYS_MISSING, _FILE, _DIR, _LINK, _OTHER (lstat semantics), or -1. */
+int dl_sys_kind_at(const char *root, const char *rel, char *err);
+/* Atomic write (temporary file O_EXCL beside it, fsync, fchmod, renameat);
+ * an existing link or non-regular file there is refused. */
+int dl_sys_write_at(const char *root, const char *rel, const void *data,
+                    size_t len, int mode, int dirmode, char *err);
+/* fchmod / fchown of a regular file with a single link. */
+int dl_sys_chmod_at(const char *root, const char *rel, int mode, char *err);
+int dl_sys_chown_at(const char *root, const char *rel, uid_t uid, gid_t gid,
+                    char *err);
+int dl_sys_rename_at(const char *root, const char *from, const char *to,
+                     char *err);
+/* unlinkat; a missing file is not an error. */
+int dl_sys_remove_at(const char *root, const char *rel, char *err);
+/* dl_sys_lock of root/rel. */
+int dl_sys_lock_at(const char *root, const char *rel, int dirmode,
+                   struct dl_sys_holder *holder, char *err);
 
 /* ---- processes (sys_proc.c) ---- */
 

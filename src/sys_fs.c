@@ -28,6 +28,16 @@ static int write_all(int fd, const void *data, size_t len) {
   return 0;
 }
 
+/* A link or something else than a regular file is never replaced. */
+static int not_regular(char *err, const char *path, const struct stat *st) {
+  if (S_ISLNK(st->st_mode))
+    return dl_sys_error(err,
+                        "'%s' is a symbolic link: deloc does not write through"
+                        " or over links (remove it)",
+                        path);
+  return dl_sys_error(err, "'%s' is not a regular file", path);
+}
+
 /* The directory part of path ("." for a bare name), in dir[PATH_MAX]. */
 static int dir_of(const char *path, char *dir) {
   if (strlen(path) >= PATH_MAX)
@@ -61,8 +71,10 @@ int dl_sys_write_atomic(const char *path, const void *data, size_t len,
   if (strlen(path) >= PATH_MAX)
     return dl_sys_fail(err, "cannot write", path, ENAMETOOLONG);
   struct stat st;
+  if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+    return not_regular(err, path, &st);
   if (mode < 0) {
-    if (stat(path, &st) == 0) {
+    if (lstat(path, &st) == 0) {
       mode = (int)(st.st_mode & 07777);
     } else {
       mode_t mask = umask(0);
@@ -171,7 +183,10 @@ int dl_sys_writer_open(struct dl_sys_writer *w, const char *path, int mode,
                    slash ? "/" : "", base, (long)getpid());
   if (n < 0 || n >= (int)sizeof w->tmp)
     return dl_sys_fail(err, "cannot write", path, ENAMETOOLONG);
-  int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+  struct stat st;
+  if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+    return not_regular(err, path, &st);
+  int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
   int fd = open(w->tmp, flags, (mode_t)mode);
   if (fd < 0 && errno == EEXIST) {
     /* left by an earlier process with our pid, killed mid-write */
@@ -253,9 +268,14 @@ static void read_holder(int fd, struct dl_sys_holder *h) {
 }
 
 int dl_sys_lock(const char *path, struct dl_sys_holder *holder, char *err) {
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
     return dl_sys_fail(err, "cannot open lock", path, errno);
+  return dl_sys_lock_fd(fd, path, holder, err);
+}
+
+int dl_sys_lock_fd(int fd, const char *path, struct dl_sys_holder *holder,
+                   char *err) {
   /* flock belongs to the open file, so the kernel drops it when the holder
    * dies; the content only names the holder for the message. */
   while (flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -502,6 +502,7 @@ static int on_scalar(loader *ld, yaml_event_t *ev) {
       return -1;
     n = &ld->doc->nodes[idx];
     n->v.str.len = (uint32_t)len;
+    n->bytes = len;
     if (tag == NULL && plain && len == 2 && val[0] == '<' && val[1] == '<')
       n->flags |= DL_YAML_MERGE;
   } else {
@@ -526,8 +527,17 @@ static int on_alias(loader *ld, yaml_event_t *ev) {
                      "contains it)",
                      quote_for_message(name, strlen(name), buf, sizeof buf));
   uint64_t size = t->size;
+  uint64_t bytes = t->bytes;
   uint32_t height = t->height;
   ld->doc->expanded += size;
+  ld->doc->expanded_bytes += bytes;
+  if (ld->doc->expanded_bytes > ld->lim.max_alias_bytes) {
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "alias expansion makes more than %llu bytes (max_alias_bytes)",
+             (unsigned long long)ld->lim.max_alias_bytes);
+    return fail_mark(ld, ev->start_mark, "%s", msg);
+  }
   if (ld->doc->expanded > ld->lim.max_alias_nodes) {
     char msg[200];
     snprintf(msg, sizeof msg,
@@ -550,6 +560,7 @@ static int on_alias(loader *ld, yaml_event_t *ev) {
   n->flags = DL_YAML_COMPLETE;
   n->v.target = target;
   n->size = size;
+  n->bytes = bytes;
   n->height = height;
   return 0;
 }
@@ -723,15 +734,17 @@ static int on_end(loader *ld) {
   node->v.kids.count = node->type == DL_YAML_MAP ? n / 2 : n;
   doc->nkids += n;
   doc->nstack = start;
-  uint64_t size = 1;
+  uint64_t size = 1, bytes = 0;
   uint32_t height = 0;
   for (uint32_t i = 0; i < n; i++) {
     const dl_yaml_node *k = &doc->nodes[doc->kids[node->v.kids.first + i]];
     size += k->size;
+    bytes += k->bytes;
     if (k->height > height)
       height = k->height;
   }
   node->size = size;
+  node->bytes = bytes;
   node->height = height + 1;
   node->flags |= DL_YAML_COMPLETE;
   if (node->type == DL_YAML_MAP)
@@ -831,6 +844,8 @@ int dl_yaml_load(dl_yaml_doc *doc, const char *text, size_t len,
     ld.lim.max_depth = DL_YAML_DEFAULT_MAX_DEPTH;
     ld.lim.max_alias_nodes = DL_YAML_DEFAULT_MAX_ALIAS_NODES;
   }
+  if (ld.lim.max_alias_bytes == 0)
+    ld.lim.max_alias_bytes = DL_YAML_DEFAULT_MAX_ALIAS_BYTES;
   if (len > ld.lim.max_size) {
     snprintf(doc->err, sizeof doc->err,
              "%s: input is %zu bytes, more than the limit of %zu (max_size)",

@@ -38,6 +38,7 @@ typedef struct dl_yaml_node {
   uint32_t col;    /* 1-based, in characters */
   uint32_t height; /* 0 for a scalar; aliases count their target */
   uint64_t size;   /* nodes it produces once aliases are expanded */
+  uint64_t bytes;  /* string bytes it produces once aliases are expanded */
   union {
     double num;
     int boolean;
@@ -55,11 +56,14 @@ typedef struct dl_yaml_limits {
   size_t max_size;          /* bytes of input */
   uint32_t max_depth;       /* nesting of collections, aliases expanded */
   uint64_t max_alias_nodes; /* nodes produced by all alias expansions */
+  uint64_t max_alias_bytes; /* string bytes produced by all alias expansions
+                               (0: the default) */
 } dl_yaml_limits;
 
 #define DL_YAML_DEFAULT_MAX_SIZE ((size_t)1 << 20)
 #define DL_YAML_DEFAULT_MAX_DEPTH 64u
 #define DL_YAML_DEFAULT_MAX_ALIAS_NODES 100000u
+#define DL_YAML_DEFAULT_MAX_ALIAS_BYTES ((uint64_t)4 << 20)
 
 typedef struct dl_yaml_doc {
   dl_yaml_node *nodes;
@@ -75,7 +79,8 @@ typedef struct dl_yaml_doc {
   void *anchors; /* hash of anchor name -> node */
   void *keyset;  /* duplicate key detection */
   uint32_t keyset_cap;
-  uint64_t expanded; /* nodes produced by aliases so far */
+  uint64_t expanded;       /* nodes produced by aliases so far */
+  uint64_t expanded_bytes; /* string bytes produced by aliases so far */
   char err[512];
 } dl_yaml_doc;
 

@@ -179,7 +179,7 @@ function M.remove_container(c, ctr, stop_timeout)
       return nil, err
     end
   end
-  local ok, err = c:delete("/containers/" .. id, { force = 1 })
+  local ok, err = c:delete("/containers/" .. id, { force = 1, v = 1 }) -- and its anonymous volumes (an image VOLUME deloc does not mount)
   if not ok and errors.is(err) and err.status == 409
       and tostring(err.message):find("already in progress", 1, true) then
     -- a killed run's removal the engine is still doing: wait until it is gone
@@ -301,10 +301,19 @@ local function component_list(plan)
 end
 M.component_list = component_list
 
+-- A component built from the project's files: its image tag is the hash of
+-- the context (docker/image_build.lua), known before anything is compared.
+local function resolve_build(comp, root, project)
+  if not comp.build then return true end
+  return require("deloc.adapters.docker.image_build").resolve(comp, root or ".", project)
+end
+
 local function decision(run, svc, comp)
   local key = key_of(svc.name, comp.name)
   local d = run.changes.components[key]
   if not d then
+    local ok, err = resolve_build(comp, run.root, run.plan.project)
+    if not ok then return nil, err end
     d = {}
     d.plans, d.surplus, d.all_same = M.decide(run.plan, svc, comp, run.existing.by[key] or {},
       { root = run.root, podman = run.c.podman })
@@ -317,7 +326,8 @@ end
 local function prerequisites(run, svc, comp, emit)
   local ok, err = once(run.cache, "network", ensure_network, run)
   if not ok then return nil, err end
-  ok, err = once(run.cache, "image:" .. comp.image, pull, run, comp.image, svc.name, emit)
+  ok, err = once(run.cache, "image:" .. comp.image, comp.build
+    and require("deloc.adapters.docker.image_build").ensure or pull, run, comp.image, svc.name, emit, comp)
   if not ok then return nil, err end
   for _, vname in ipairs(sorted(comp.volumes)) do
     local vol = comp.volumes[vname]
@@ -344,7 +354,8 @@ end
 local function deploy(run, svc, comp, emit)
   local c = run.c
   local out = run.result.components[key_of(svc.name, comp.name)]
-  local d = decision(run, svc, comp)
+  local d, derr = decision(run, svc, comp)
+  if not d then return nil, derr end
   local oneshot = comp.kind == "oneshot"
   if not d.all_same then
     local ok, err = prerequisites(run, svc, comp, emit)
@@ -479,7 +490,12 @@ function M.run(c, plan, opts)
       if not existing then return nil, err end
     end
     run.existing = existing
-    run.changes = opts.changes or M.diff(plan, existing, { root = root, podman = c.podman })
+    if opts.changes then
+      run.changes = opts.changes
+    else
+      run.changes, err = M.diff(plan, existing, { root = root, podman = c.podman })
+      if not run.changes then return nil, err end
+    end
     return true
   end
   function steps.rollback(run)
@@ -508,6 +524,8 @@ function M.diff(plan, existing, ctx)
   for _, pair in ipairs(component_list(plan)) do
     local svc, comp = pair[1], pair[2]
     local key = key_of(svc.name, comp.name)
+    local built, berr = resolve_build(comp, ctx.root, plan.project)
+    if not built then return nil, berr end
     local plans, surplus, all_same = M.decide(plan, svc, comp, existing.by[key] or {}, ctx)
     out.components[key] = { plans = plans, surplus = surplus, all_same = all_same }
     for _, a in ipairs(plans) do
@@ -522,7 +540,9 @@ end
 
 -- apply.changes(plan, existing, root) -> { service = "why" } (diff's services)
 function M.changes(plan, existing, root)
-  return M.diff(plan, existing, { root = root }).services
+  local d, err = M.diff(plan, existing, { root = root })
+  if not d then return nil, err end
+  return d.services
 end
 
 -- apply.subplan(plan, names) -> the plan restricted to some services (their

@@ -72,6 +72,10 @@ function M.once(c, id, h, ports)
   elseif h.kind == "http" then
     local port = host_port(ports, h.port)
     if not port then return nil, "no published port" end
+    -- only the planned port on this host: a path cannot name another host
+    if not require("deloc.recipe").url_path(h.path or "/") then
+      return false, "health path is not a URL path; not probed"
+    end
     local res, err = require("deloc.http").request({
       url = ("http://127.0.0.1:%d%s"):format(port, h.path or "/"), timeout = h.timeout or 3 })
     err = tostring(err):gsub("^%S+: ", "")

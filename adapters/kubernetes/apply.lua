@@ -123,7 +123,8 @@ local function pod_trouble(c, ns, obj, seen)
   if #pods == 0 then return "no pod yet" end
   local first
   for _, p in ipairs(pods) do
-    local st = p.status or {}
+    -- a pod on its way out (an earlier revision's) is no reason to fail
+    local st = p.metadata.deletionTimestamp and {} or (p.status or {})
     for _, cnd in ipairs(st.conditions or {}) do
       if cnd.type == "PodScheduled" and cnd.status == "False" then
         first = first or { ("unschedulable: %s"):format(cnd.message or cnd.reason or "?") }

@@ -140,8 +140,9 @@ function M.report(err, json)
     return
   end
   local e = errors.is(err) and err or { message = tostring(err) }
-  io.stderr:write("deloc: ", e.message, "\n")
-  if e.hint then io.stderr:write("hint: ", e.hint, "\n") end
+  local escape = require("deloc.term").escape -- messages quote recipes, files, the engine
+  io.stderr:write("deloc: ", escape(e.message, true), "\n")
+  if e.hint then io.stderr:write("hint: ", escape(e.hint, true), "\n") end
 end
 
 local function debug_on(opts)

@@ -58,7 +58,6 @@ end
 -- values(plan, root, services) -> rows sorted by service then name | nil, err
 function M.values(plan, root, services)
   local state = require("deloc.state")
-  local sys = require("deloc.sys")
   local want
   if services and #services > 0 then
     want = {}
@@ -77,7 +76,7 @@ function M.values(plan, root, services)
             local v = cache[p.secret]
             if not v then
               local err
-              v, err = sys.read_file(state.secrets_dir(root) .. "/" .. p.secret)
+              v, err = state.at(root):read(state.secret_rel(p.secret), 65536)
               if not v then
                 return nil, errors.new("SERVICE_NOT_FOUND", ("secret '%s' does not exist yet"):format(p.secret),
                   { hint = "deloc up creates it (or give it in deloc.yaml: secrets: { " .. p.secret .. ": { file: ... } })", cause = err })

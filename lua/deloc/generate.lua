@@ -110,8 +110,11 @@ end
 
 -- ---- writing a directory all at once ----
 
+-- Never through a link: a link committed inside an old tree (or the old
+-- tree itself a link) would lead the removal to the user's files; a link is
+-- removed itself.
 local function remove_tree(path)
-  if sys.isdir(path) then
+  if sys.at(dirname(path)):kind(basename(path)) == "directory" then
     local names = sys.listdir(path) or {}
     for _, n in ipairs(names) do remove_tree(path .. "/" .. n) end
   end

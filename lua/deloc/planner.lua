@@ -129,7 +129,7 @@ end
 -- sizes(opts) -> { [service] = { [component] = { cpu=, memory=, replicas= } } } | nil, err
 -- The sizing stages only (what a profile changes), for a chart's
 -- values-<profile>.yaml: the same options as plan.
-function M.sizes(opts)
+local function sizes_here(opts)
   local st, err = stage.inputs.run(opts or {})
   if not st then return nil, err end
   for i = 2, 4 do
@@ -145,8 +145,7 @@ function M.sizes(opts)
   return out
 end
 
--- plan(opts) -> plan | nil, err
-function M.plan(opts)
+local function plan_here(opts)
   local st, err = stage.inputs.run(opts or {})
   if not st then return nil, err end
   for i = 2, #M.STAGES do
@@ -155,6 +154,18 @@ function M.plan(opts)
     if not ok then return nil, err end
   end
   return assemble(st)
+end
+
+-- With recipes that are not built in, both run in an isolated child
+-- (deloc.isolate): the recipes' functions are called in the closure,
+-- components and containers stages.
+function M.sizes(opts)
+  return require("deloc.isolate").plan(opts or {}, sizes_here)
+end
+
+-- plan(opts) -> plan | nil, err
+function M.plan(opts)
+  return require("deloc.isolate").plan(opts or {}, plan_here)
 end
 
 return M

@@ -283,6 +283,22 @@ function M.parse(text, name, dir, opts)
   return p
 end
 
+-- check_link(path) -> true | nil, err: a project file that is a link must
+-- stay in its directory (a cloned repository's deloc.yaml linked to a file
+-- elsewhere is refused, and nothing of that file is shown)
+function M.check_link(path)
+  local sys = require("deloc.sys")
+  local dir = dirname(path)
+  if sys.at(dir):kind(basename(path)) ~= "link" then return true end
+  local root = sys.realpath(dir)
+  local _, why = require("deloc.registry").inside(root or dir, path)
+  if why then
+    return nil, errors.new("CONFIG_INVALID", ("project file '%s' is a link that %s; refused"):format(path, why),
+      { hint = "a project file lives in its project; copy it there" })
+  end
+  return true
+end
+
 -- interpolate(doc, dir, opts, value_at) -> true | nil, err: ${VAR} in every
 -- value, from opts.environ or the environment over <dir>/.env
 function M.interpolate(doc, dir, opts, value_at)
@@ -333,6 +349,8 @@ end
 
 -- load(path) -> project | nil, err
 function M.load(path)
+  local link, lerr = M.check_link(path)
+  if not link then return nil, lerr end
   local f, err = io.open(path, "rb")
   if not f then
     return nil, errors.new("CONFIG_INVALID", ("cannot read '%s': %s"):format(path,

@@ -18,15 +18,18 @@
 --     depends_on = { "svc", ... } | function(opt),
 --     secrets = { NAME = { length= } },
 --     backup = { exec=, restore=, component= } | nil, connections = { ... },
+--     connect = { exec=, commands = { NAME = argv }, url=, component=, description= } | nil,
 --     component_names = { sorted names },
 --     components = { NAME = {
---         name=, image=, command=, entrypoint=, env = table | function | list of both,
+--         name=, image=, build = { context=, dockerfile= } | nil (image may then be nil),
+--         command=, entrypoint=, env = table | function | list of both,
 --         ports = { NAME = { port=, protocol=, publish=, http= } },
 --         volumes = { NAME = { path=, data=, size= } }, tmpfs = { ... },
 --         mounts = { NAME = { path=, description= } },  -- content points
 --         (recipe-level: exports = { VAR = "template" }, what `deloc env` prints)
 --         health = { kind=, exec=, port=, path=, pattern=, interval=, timeout=,
 --                    retries=, start_period= } | nil,          -- seconds
+--         smoke = { exec = argv | function(s), expect=, timeout= } | nil,
 --         resources = { profiles = { minimal = { memory=, cpu= }, ... },
 --                       min = { memory=, cpu= }, max = { memory=, cpu= }, disk= },
 --         jvm = { heap_ratio= } | nil, user=, read_only=, capabilities=,
@@ -48,9 +51,8 @@ M.CATEGORIES = { "database", "cache", "streaming", "processing", "orchestration"
   "storage", "query", "notebook", "ui", "coordination", "monitoring", "other" }
 M.PROFILES = { "minimal", "development", "production" }
 
-local is_category, is_profile = {}, {}
+local is_category = {}
 for _, c in ipairs(M.CATEGORIES) do is_category[c] = true end
-for _, p in ipairs(M.PROFILES) do is_profile[p] = true end
 
 -- ---- names ----
 
@@ -64,7 +66,7 @@ end
 -- closest(name, candidates) -> the likely intended name | nil: deloc.suggest,
 -- plus two swapped letters ('imgae' for 'image', 'alpah' for 'alpha')
 local function closest(name, candidates)
-  if type(name) ~= "string" then return nil end
+  if type(name) ~= "string" or #name > suggest.MAX_LENGTH then return nil end
   local c = suggest.closest(name, candidates)
   if c then return c end
   local letters = sorted_letters(name)
@@ -95,6 +97,12 @@ function M.dns_label(name)
   return names.dns_label(name)
 end
 
+-- url_path(s) -> true when s is an absolute URL path (and query) of the
+-- characters RFC 3986 allows there; what a health probe may ask for
+function M.url_path(s)
+  return type(s) == "string" and s:match("^/[%w%-%._~!%$&'%(%)%*%+,;=:@/%%%?]*$") ~= nil
+end
+
 -- Kubernetes port names: IANA service names, at most 15 characters.
 local function port_name(name)
   if type(name) ~= "string" or #name == 0 or #name > 15 or not name:match("^[a-z0-9][a-z0-9-]*$")
@@ -114,15 +122,14 @@ local function copy(t, except)
   return c
 end
 
-local safe_string = copy(string, { dump = true })
-local safe_table = copy(table)
-local safe_math = copy(math, { randomseed = true, random = true })
-
 -- The environment a recipe file runs in; `define` receives what `recipe`
--- declares.
+-- declares.  Each recipe gets its own copies of string, table and math: what
+-- one recipe assigns there never reaches another.  (The string metatable,
+-- behind ("x"):upper(), is out of reach: no getmetatable, no debug.)
 local function environment(define)
   local base = {
-    string = safe_string, table = safe_table, math = safe_math,
+    string = copy(string, { dump = true }), table = copy(table),
+    math = copy(math, { randomseed = true, random = true }),
     pairs = pairs, ipairs = ipairs, next = next, select = select, type = type,
     tostring = tostring, tonumber = tonumber, unpack = unpack, error = error,
     assert = assert,
@@ -151,14 +158,30 @@ local function bounded(fn, ...)
       :format(M.INSTRUCTION_LIMIT), 2)
   end, "", M.INSTRUCTION_LIMIT)
   local r = { pcall(fn, ...) }
-  if old[1] then debug.sethook(old[1], old[2], old[3]) else debug.sethook() end
+  -- a hook set from C shows as a string and cannot be put back from Lua
+  if type(old[1]) == "function" then debug.sethook(old[1], old[2], old[3]) else debug.sethook() end
   return unpack(r, 1, table.maxn(r))
+end
+
+-- A deep copy of what the planner hands a recipe function (functions such
+-- as s.port stay the planner's), so that a recipe changing s.options or
+-- s.profile_values changes nothing another recipe, or the plan, sees.
+local function private(v, seen)
+  if type(v) ~= "table" then return v end
+  seen = seen or {}
+  if seen[v] then return seen[v] end
+  local c = {}
+  seen[v] = c
+  for k, x in pairs(v) do c[private(k, seen)] = private(x, seen) end
+  return setmetatable(c, getmetatable(v))
 end
 
 -- call(fn, where, ...) -> value | nil, err: a recipe's function, bounded, its
 -- error turned into a CONFIG_INVALID that says where.
 function M.call(fn, where, ...)
-  local ok, v = bounded(fn, ...)
+  local args = { ... }
+  for i = 1, select("#", ...) do args[i] = private(args[i]) end
+  local ok, v = bounded(fn, unpack(args, 1, select("#", ...)))
   if not ok then
     return nil, errors.new("CONFIG_INVALID", ("%s: %s"):format(where, tostring(v)))
   end
@@ -434,7 +457,16 @@ local function health(v, path)
     if type(v.http.port) ~= "string" then want_port_number(v.http.port, sub(hp, "port")) end
     h.port = v.http.port
     h.path = v.http.path and want_string(v.http.path, sub(hp, "path")) or "/"
+    -- deloc probes http://127.0.0.1:<planned port><path>: a path that does
+    -- not start with '/' (or has characters outside a URL path) could name
+    -- another host ("@evil.example/") or smuggle a request line
+    if #h.path > 1024 or not M.url_path(h.path) then
+      fail(sub(hp, "path"), ("health.http.path '%s' must be a URL path: '/' then letters, digits and -._~!$&'()*+,;=:@/%%?"):format(h.path))
+    end
     h.scheme = v.http.scheme and want_string(v.http.scheme, sub(hp, "scheme")) or "http"
+    if h.scheme ~= "http" and h.scheme ~= "https" then
+      fail(sub(hp, "scheme"), ("health.http.scheme '%s' must be http or https"):format(h.scheme))
+    end
   end
   if v.tcp ~= nil then
     kinds = kinds + 1
@@ -546,19 +578,63 @@ local function user(v, path)
   return want_string(v, path)
 end
 
+-- What `docker run` grants without --cap-add: containers start with none
+-- (CapDrop ALL) and a recipe may add back only these.  The rest (SYS_ADMIN,
+-- SYS_PTRACE, SYS_MODULE, NET_ADMIN, BPF, DAC_READ_SEARCH, ...) reach the
+-- host kernel or other processes; a cloned project must not ask for them.
+M.CAPABILITIES = { "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+  "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT" }
+local allowed_cap = {}
+for _, c in ipairs(M.CAPABILITIES) do allowed_cap[c] = true end
+
 local function capabilities(v, path)
   local caps = want_string_list(v, path)
   for i, c in ipairs(caps) do
     if not c:match("^[A-Z_]+$") then
       fail(sub(path, i), ("capability '%s' must be a name like NET_BIND_SERVICE"):format(c))
     end
+    if not allowed_cap[c] then
+      fail(sub(path, i), ("capability '%s' is not one a container gets by default; a recipe may add only: %s")
+        :format(c, table.concat(M.CAPABILITIES, ", ")))
+    end
   end
   return caps
+end
+
+-- smoke = { exec = argv | "script" | function(s), expect = "text", timeout = "60s" }:
+-- a short real use of the service, run in this component's container by
+-- `deloc smoke`; it passes when it exits 0 (and prints `expect`, if given).
+local function smoke(v, path)
+  want_map(v, path)
+  check_keys(v, { exec = 1, expect = 1, timeout = 1 }, path, "smoke")
+  if v.exec == nil then fail(path, "smoke needs 'exec' (the command to run)") end
+  return {
+    exec = want_argv(v.exec, sub(path, "exec"), true),
+    expect = v.expect ~= nil and want_string(v.expect, sub(path, "expect")) or nil,
+    timeout = v.timeout ~= nil and want_duration(v.timeout, sub(path, "timeout")) or 60,
+  }
+end
+
+-- build = { context = DIR, dockerfile = FILE }: the image is built from the
+-- project's own files (DIR relative to the project directory, inside it).
+function M.build_def(v, path)
+  want_map(v, path)
+  check_keys(v, { context = 1, dockerfile = 1 }, path, "build")
+  local out = { context = v.context ~= nil and want_string(v.context, sub(path, "context")) or ".",
+    dockerfile = v.dockerfile ~= nil and want_string(v.dockerfile, sub(path, "dockerfile")) or "Dockerfile" }
+  for _, k in ipairs({ "context", "dockerfile" }) do
+    local bad = out[k]:sub(1, 1) == "/" or ("/" .. out[k] .. "/"):find("/../", 1, true)
+    if bad or out[k] == "" then
+      fail(sub(path, k), ("build.%s '%s' must be a path inside the project (relative, without '..')"):format(k, out[k]))
+    end
+  end
+  return out
 end
 
 -- Keys a component may set; `inherit` marks those it takes from the recipe.
 local component_fields = {
   image = { image, inherit = true },
+  build = { function(v, p) return M.build_def(v, p) end, inherit = true },
   command = { function(v, p) return want_argv(v, p, true) end },
   entrypoint = { function(v, p) return want_argv(v, p, true) end },
   env = { env, inherit = true },
@@ -571,6 +647,7 @@ local component_fields = {
     return l
   end, inherit = true },
   health = { health },
+  smoke = { smoke },
   resources = { resources, inherit = true },
   jvm = { jvm, inherit = true },
   user = { user, inherit = true },
@@ -591,7 +668,7 @@ local component_fields = {
 
 local recipe_only = {
   description = 1, category = 1, options = 1, depends_on = 1, secrets = 1,
-  backup = 1, connections = 1, components = 1, exports = 1,
+  backup = 1, connections = 1, components = 1, connect = 1, exports = 1,
 }
 
 local function options(v, path)
@@ -655,7 +732,7 @@ local function component(name, def, path, shared)
       c.env = { shared.env, c.env } -- merged at plan time, the component's last
     end
   end
-  if c.image == nil then
+  if c.image == nil and not c.build then
     fail(path, ("component '%s' has no image (set 'image' on the recipe or the component)"):format(name))
   end
   c.ports = c.ports or {}
@@ -686,7 +763,7 @@ for k in pairs(recipe_only) do top_keys[k] = 1 end
 top_keys.oneshot, top_keys.enabled = nil, nil
 
 local per_component_only = { ports = 1, volumes = 1, health = 1, command = 1, entrypoint = 1,
-  replicas = 1, scalable = 1 }
+  replicas = 1, scalable = 1, smoke = 1 }
 
 local function build(name, def)
   local path = {}
@@ -773,7 +850,40 @@ local function build(name, def)
         r.backup.component, hint(r.backup.component, r.component_names)))
     end
   end
+  if def.connect ~= nil then r.connect = M.connect_def(def.connect, r, name) end
   return r
+end
+
+-- connect = { exec = ARGV, commands = { NAME = ARGV }, url = TEMPLATE,
+--   component = NAME, description = TEXT }: how `deloc connect` opens the
+-- service's own client (exec, run with a terminal, the user's arguments
+-- appended; commands: named alternatives) or shows where to go (url).
+function M.connect_def(v, r, name)
+  local p = { "connect" }
+  want_map(v, p)
+  check_keys(v, { exec = 1, commands = 1, url = 1, component = 1, description = 1 }, p, "connect")
+  local out = {
+    exec = v.exec ~= nil and want_argv(v.exec, sub(p, "exec")) or nil,
+    url = v.url ~= nil and want_string(v.url, sub(p, "url")) or nil,
+    description = v.description ~= nil and want_string(v.description, sub(p, "description")) or nil,
+    component = v.component ~= nil and want_string(v.component, sub(p, "component"))
+      or (r.components[name] and name or r.component_names[1]),
+    commands = {},
+  }
+  if v.commands ~= nil then
+    want_map(v.commands, sub(p, "commands"))
+    for cname, argv in pairs(v.commands) do
+      out.commands[cname] = want_argv(argv, sub(sub(p, "commands"), cname))
+    end
+  end
+  if not out.exec and not out.url and next(out.commands) == nil then
+    fail(p, "connect needs exec, commands or url")
+  end
+  if not r.components[out.component] then
+    fail(sub(p, "component"), ("connect names unknown component '%s'%s"):format(
+      out.component, hint(out.component, r.component_names)))
+  end
+  return out
 end
 
 -- validate(name, def, where) -> recipe | nil, err; `where` = { path=, line=, text= }
@@ -796,12 +906,12 @@ end
 -- in a fresh sandbox and validates what it declares.
 local function run(fn, where)
   local declared, derr
-  local env = environment(function(name, def, line)
+  local recipe_env = environment(function(name, def, line)
     if declared then error("a recipe file declares one recipe", 2) end
     declared = { name = name, def = def, line = line }
     return declared
   end)
-  setfenv(fn, env)
+  setfenv(fn, recipe_env)
   jit.off(fn, true) -- count hooks only fire in the interpreter
   local ok, ret = bounded(fn)
   if not ok then

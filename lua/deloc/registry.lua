@@ -44,6 +44,27 @@ local function join(dir, name)
   return (dir:gsub("/+$", "")) .. "/" .. name
 end
 
+-- The project's own directory, resolved: recipes from the project (./recipes
+-- and its `recipes:` directories) must be inside it.  A cloned project's
+-- recipe that is a link to /etc/shadow would otherwise be read (and a syntax
+-- error would quote it).
+local function project_root(project)
+  local ok, sys = pcall(require, "deloc.sys")
+  if not ok then return nil end
+  return sys.realpath(project and (project.dir or project.base) or ".")
+end
+
+-- inside(root, path) -> real path | nil, why: path resolved, under root
+local function inside(root, path)
+  local real = require("deloc.sys").realpath(path)
+  if not real then return nil, "cannot be resolved (a dangling link?)" end
+  if real ~= root and real:sub(1, #root + 1) ~= (root == "/" and "/" or root .. "/") then
+    return nil, ("leads outside the project (to '%s')"):format(real)
+  end
+  return real
+end
+M.inside = inside
+
 local function env(name)
   local v = os.getenv(name)
   if v == nil or v == "" then return nil end
@@ -54,11 +75,12 @@ end
 function M.default_dirs(project)
   local dirs = {}
   local base = project and (project.base or project.dir) or "."
+  local root = project_root(project)
   local in_source_tree = io.open(join(base, "lua/deloc/registry.lua"), "rb")
   if in_source_tree then
     in_source_tree:close()
   else
-    dirs[#dirs + 1] = { path = join(base, "recipes"), label = "./recipes" }
+    dirs[#dirs + 1] = { path = join(base, "recipes"), label = "./recipes", root = root }
   end
   local xdg = env("XDG_CONFIG_HOME") or (env("HOME") and env("HOME") .. "/.config")
   if xdg then
@@ -73,7 +95,22 @@ function M.default_dirs(project)
       return nil, errors.new("CONFIG_INVALID", ("%s: recipe directory '%s' does not exist"):format(
         project.file or "deloc.yaml", d))
     end
-    dirs[#dirs + 1] = { path = path, label = project.file or "deloc.yaml", required = true }
+    -- A directory named by its absolute path is the user's to check (it
+    -- is in plain sight in deloc.yaml); a relative one must not lead out of
+    -- the project through a link or '..'.  Either way, links inside it must
+    -- stay inside it.
+    local droot = root
+    if d:sub(1, 1) == "/" then
+      droot = require("deloc.sys").realpath(path)
+    elseif root then
+      local _, why = inside(root, path)
+      if why then
+        return nil, errors.new("CONFIG_INVALID", ("%s: recipe directory '%s' %s"):format(
+          project.file or "deloc.yaml", d, why), { hint = "a project's recipes live inside it; "
+          .. "name a shared directory by its absolute path or in $DELOC_PATH" })
+      end
+    end
+    dirs[#dirs + 1] = { path = path, label = project.file or "deloc.yaml", required = true, root = droot }
   end
   return dirs
 end
@@ -101,6 +138,13 @@ function M.new(opts)
   for _, d in ipairs(dirs) do
     if type(d) == "string" then d = { path = d, label = d } end
     local files = listdir(d.path)
+    if files and d.root then
+      local _, why = inside(d.root, d.path)
+      if why then
+        return nil, errors.new("CONFIG_INVALID", ("recipe directory '%s' %s"):format(d.path, why),
+          { hint = "a project's recipes live inside it; remove the link" })
+      end
+    end
     for _, f in ipairs(files or {}) do
       local name = f:match("^(.+)%.lua$")
       if name and f:sub(1, 1) ~= "." then
@@ -111,8 +155,14 @@ function M.new(opts)
           prev.shadows = nil
           table.insert(shadows, 1, prev)
         end
-        self.entries[name] = { name = name, origin = "user", path = join(d.path, f),
-          source = d.label, shadows = shadows }
+        local path = join(d.path, f)
+        local refused
+        if d.root then
+          local _, why = inside(d.root, path)
+          refused = why and ("recipe '%s' %s; refused"):format(path, why)
+        end
+        self.entries[name] = { name = name, origin = "user", path = path,
+          source = d.label, shadows = shadows, refused = refused }
       end
     end
   end
@@ -145,7 +195,28 @@ function Registry:not_found(name, needed_by)
   })
 end
 
+M.MAX_RECIPE = 1024 * 1024
+
+-- The text of a user recipe (bounded), read by trusted code before any
+-- recipe runs.
+local function read_text(e)
+  local f, err = io.open(e.path, "rb")
+  if not f then
+    return nil, errors.new("IO_ERROR", ("cannot read recipe '%s': %s"):format(e.path,
+      (err or ""):gsub("^[^:]*: ", ""):lower()))
+  end
+  local text = f:read(M.MAX_RECIPE + 1) or ""
+  f:close()
+  if #text > M.MAX_RECIPE then
+    return nil, errors.new("CONFIG_INVALID", ("recipe '%s' is larger than %d bytes"):format(e.path, M.MAX_RECIPE))
+  end
+  return text
+end
+
 local function load_entry(e)
+  if e.refused then
+    return nil, errors.new("CONFIG_INVALID", e.refused, { hint = "a project's recipes live inside it" })
+  end
   if e.origin == "builtin" then
     local r = builtin_cache[e.module]
     if r then return r end
@@ -157,17 +228,79 @@ local function load_entry(e)
     builtin_cache[e.module] = r
     return r
   end
-  return recipe.load_file(e.path)
+  local text, err = e.text, e.text_err
+  if text == nil and err == nil then text, err = read_text(e) end
+  if not text then return nil, err end
+  return recipe.load_string(text, e.path)
+end
+
+-- untrusted() -> true when a recipe that is not built in may load
+function Registry:untrusted()
+  for _, e in pairs(self.entries) do
+    if e.origin == "user" then return true end
+  end
+  return false
+end
+
+-- preload(): reads every user recipe's text, so a child that may no longer
+-- open files can load them (deloc.isolate)
+function Registry:preload()
+  for _, e in pairs(self.entries) do
+    if e.origin == "user" and not e.refused and e.text == nil then
+      e.text, e.text_err = read_text(e)
+    end
+  end
+end
+
+-- Loads every user recipe in an isolated child (deloc.isolate) and keeps
+-- what comes back: data, with each recipe function replaced by one that
+-- says functions run only in the planner.  One child for all of them: the
+-- time bound holds for the project as a whole.
+function Registry:load_untrusted()
+  if self.untrusted_loaded then return true end
+  local isolate = require("deloc.isolate")
+  local names = {}
+  for name, e in pairs(self.entries) do
+    if e.origin == "user" then names[#names + 1] = name end
+  end
+  table.sort(names)
+  local results, err = isolate.run(function()
+    local out = {}
+    for _, name in ipairs(names) do
+      local r, rerr = load_entry(self.entries[name])
+      out[name] = r and { recipe = r } or { err = rerr }
+    end
+    return out
+  end, { what = "loading the project's recipes", prepare = function() self:preload() end })
+  if not results then return nil, err end
+  self.untrusted_loaded = true
+  self.isolated_results = {}
+  for _, name in ipairs(names) do
+    local res = results[name]
+    if type(res) ~= "table" or (type(res.recipe) ~= "table" and res.err == nil) then
+      res = { err = errors.new("CONFIG_INVALID", ("recipe '%s': no answer from its evaluation"):format(name)) }
+    end
+    if res.recipe then res.recipe.isolated = true end
+    self.isolated_results[name] = res
+  end
+  return true
 end
 
 -- get(name) -> recipe | nil, err
 function Registry:get(name, needed_by)
   local r = self.loaded[name]
-  if r then return r end
+  if r and not (r.isolated and require("deloc.isolate").inside) then return r end
   local e = self.entries[name]
   if not e then return nil, self:not_found(name, needed_by) end
   local err
-  r, err = load_entry(e)
+  if e.origin == "user" and not e.refused and not require("deloc.isolate").inside then
+    local ok, lerr = self:load_untrusted()
+    if not ok then return nil, lerr end
+    local res = self.isolated_results[name]
+    r, err = res.recipe, res.err
+  else
+    r, err = load_entry(e)
+  end
   if not r then return nil, err end
   if r.name ~= name then
     return nil, errors.new("CONFIG_INVALID", ("%s:%s: the recipe is named '%s' but its file says '%s'"):format(

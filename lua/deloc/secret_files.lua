@@ -4,7 +4,7 @@
 -- one target's: deloc.adapters.docker.secrets is this module.
 --
 --   secret_files.ensure(plan, root) -> true | nil, err
---   secret_files.grant(path, uid [, gid]) -> how | nil, err
+--   secret_files.grant(root, name, uid [, gid]) -> how | nil, err
 --   secret_files.read(root, name) -> value | nil, err
 --   secret_files.owner_of("999:999") -> 999, 999
 --
@@ -24,7 +24,6 @@
 -- 0644: the 0700 directory still keeps every other host user out (a bind
 -- mount does not need search permission on the parents), and the container
 -- sees a file it can read.  Containers running as root read it either way.
-local sys = require("deloc.sys")
 local state = require("deloc.state")
 local errors = require("deloc.errors")
 
@@ -40,16 +39,19 @@ M.owner_of = owner_of
 
 local MODE_OWNER, MODE_ALL = tonumber("600", 8), tonumber("644", 8)
 
--- secrets.grant(path, uid [, gid]) -> how | nil, err
--- Makes `path` readable by uid:gid inside a container; says how.
-function M.grant(path, uid, gid)
+-- secrets.grant(root, name, uid [, gid]) -> how | nil, err
+-- Makes .deloc/secrets/<name> readable by uid:gid inside a container; says
+-- how.  The file is reached without following links (deloc.state.at): a
+-- cloned project's committed link there must not get its target chowned.
+function M.grant(root, name, uid, gid)
   if not uid or uid == 0 then return "as is" end
-  if sys.chown(path, uid, gid or uid) then
-    local ok, err = sys.chmod(path, MODE_OWNER)
+  local dir, rel = state.at(root), state.secret_rel(name)
+  if dir:chown(rel, uid, gid or uid) then
+    local ok, err = dir:chmod(rel, MODE_OWNER)
     if not ok then return nil, err end
     return "owned by " .. uid
   end
-  local ok, err = sys.chmod(path, MODE_ALL)
+  local ok, err = dir:chmod(rel, MODE_ALL)
   if not ok then return nil, err end
   return "mode 0644 in a 0700 directory"
 end
@@ -84,14 +86,13 @@ function M.ensure(plan, root)
     end
   end
   for _, name in ipairs(files) do
-    local path = state.secrets_dir(root) .. "/" .. name
     local n, uid, gid = 0, nil, nil
     for u, g in pairs(users[name]) do n, uid, gid = n + 1, u, g end
     local ok, err = true, nil
     if n == 1 then
-      ok, err = M.grant(path, uid, gid)
+      ok, err = M.grant(root, name, uid, gid)
     elseif n > 1 then
-      ok, err = sys.chmod(path, MODE_ALL)
+      ok, err = state.at(root):chmod(state.secret_rel(name), MODE_ALL)
     end
     if not ok then return nil, err end
   end
@@ -101,7 +102,7 @@ end
 -- A secret's value, for a client a test or a command needs to hand over
 -- (never printed by deloc itself).
 function M.read(root, name)
-  return sys.read_file(state.secrets_dir(root) .. "/" .. name)
+  return state.at(root):read(state.secret_rel(name), 65536)
 end
 
 return M

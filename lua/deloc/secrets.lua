@@ -56,7 +56,6 @@ end
 
 function M.provide(plan, root)
   local state = require("deloc.state")
-  local sys = require("deloc.sys")
   local done = {}
   for _, sname in ipairs(plan.order or {}) do
     for _, comp in pairs(plan.services[sname].components or {}) do
@@ -66,13 +65,11 @@ function M.provide(plan, root)
           done[name] = true
           local v, err = M.value(s.from, name)
           if not v then return nil, err end
-          local dir = state.secrets_dir(root)
-          local ok
-          ok, err = sys.mkdir_p(dir, 448)
-          if not ok then return nil, err end
-          local path = dir .. "/" .. name
-          if sys.read_file(path) ~= v then
-            ok, err = sys.write_atomic(path, v, 384)
+          -- below the project without following links (deloc.sys.at)
+          local dir, rel = state.at(root), state.secret_rel(name)
+          if dir:kind(rel) ~= "file" or dir:read(rel, 65536) ~= v then
+            local ok
+            ok, err = dir:write(rel, v, 384, 448)
             if not ok then return nil, err end
           end
         end

@@ -280,9 +280,9 @@ function M.remove(s, o)
     state.record(st, "clean", { target = s.target ~= "docker" and s.target or nil })
     state.save(s.project.dir, st)
     if o.secrets then
-      local dir = state.secrets_dir(s.project.dir)
-      local sys = require("deloc.sys")
-      for _, name in ipairs(sys.listdir(dir) or {}) do sys.remove(dir .. "/" .. name) end
+      -- never through a link: a cloned project's .deloc/secrets -> ~/x
+      local ok, rerr = state.remove_secrets(s.project.dir)
+      if not ok then return nil, rerr end
     end
     return out
   end

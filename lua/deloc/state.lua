@@ -32,21 +32,23 @@ function M.dir(root) return (root or ".") .. "/.deloc" end
 function M.path(root) return M.dir(root) .. "/state.json" end
 function M.secrets_dir(root) return M.dir(root) .. "/secrets" end
 
-local function ensure_dir(root)
-  local d = M.dir(root)
-  local ok, err = sys.mkdir_p(d, 448) -- 0700: secrets live below
-  if not ok then return nil, err end
-  return d
-end
+-- Every file here is reached from the project directory without following
+-- links (deloc.sys.at): a project may be someone else's repository, and a
+-- link committed as .deloc/lock or .deloc/secrets/x must not lead deloc to
+-- truncate, chown or mount a file outside it.  Directories are made 0700:
+-- secrets live below.
+local DIR_MODE = 448
+local STATE, LOCK, SECRETS = ".deloc/state.json", ".deloc/lock", ".deloc/secrets/"
+M.MAX_STATE = 64 * 1024 * 1024
+
+local function at(root) return sys.at(root or ".") end
 
 -- state.lock(root [, {wait=}]) -> lock | nil, err (BUSY: "busy: held by pid N since T")
 -- The kernel releases the lock when its holder dies, so a lock left behind by
 -- a killed deloc is simply taken over.
 function M.lock(root, opts)
-  local ok, err = ensure_dir(root)
-  if not ok then return nil, err end
   local path = M.dir(root) .. "/lock"
-  local lock, lerr, holder = sys.lock(path, opts)
+  local lock, lerr, holder = at(root):lock(LOCK, { wait = opts and opts.wait, dirmode = DIR_MODE })
   if lock then return lock end
   if errors.is(lerr) and lerr.code == "BUSY" then
     local msg = "busy: another deloc is working on this project"
@@ -73,8 +75,11 @@ end
 -- With {peek = true} a corrupt file is only reported, left where it is.
 function M.load(root, project, opts)
   local path = M.path(root)
-  if not sys.exists(path) then return M.new(project) end
-  local text, err = sys.read_file(path)
+  local dir = at(root)
+  local kind, kerr = dir:kind(STATE)
+  if not kind then return nil, kerr end
+  if kind == "missing" then return M.new(project) end
+  local text, err = dir:read(STATE, M.MAX_STATE)
   if not text then return nil, err end
   local st, derr = json.decode(text)
   local why
@@ -90,7 +95,8 @@ function M.load(root, project, opts)
       return M.new(project), ("state file '%s' is corrupt (%s)"):format(path, tostring(why):gsub("\n.*", ""))
     end
     local aside = ("%s.corrupt-%d"):format(path, math.floor(sys.time()))
-    os.rename(path, aside)
+    local moved, merr = dir:rename(STATE, ("%s.corrupt-%d"):format(STATE, math.floor(sys.time())))
+    if not moved then return nil, merr end
     return M.new(project), ("state file '%s' was corrupt (%s); set aside as '%s' and rebuilt from the engine")
       :format(path, tostring(why):gsub("\n.*", ""), aside)
   end
@@ -110,12 +116,9 @@ end
 
 -- state.save(root, st) -> true | nil, err
 function M.save(root, st)
-  local ok, err = ensure_dir(root)
-  if not ok then return nil, err end
-  local text
-  text, err = json.encode(st, { indent = true })
+  local text, err = json.encode(st, { indent = true })
   if not text then return nil, errors.new("IO_ERROR", "cannot encode state: " .. tostring(err)) end
-  return sys.write_atomic(M.path(root), text .. "\n", 384)
+  return at(root):write(STATE, text .. "\n", 384, DIR_MODE)
 end
 
 -- state.set_service(st, name, lifecycle [, reason]) -> entry, changed
@@ -189,21 +192,47 @@ end
 function M.secret(root, name, length)
   assert(type(name) == "string" and name:match("^[%w._-]+$") and not name:match("^%."),
     "bad secret name")
-  local dir = M.secrets_dir(root)
-  local path = dir .. "/" .. name
-  if sys.exists(path) then
-    local v, err = sys.read_file(path)
+  local dir, rel = at(root), SECRETS .. name
+  local kind, err = dir:kind(rel)
+  if not kind then return nil, err end
+  if kind ~= "missing" then
+    local v
+    v, err = dir:read(rel, 65536)
     if not v then return nil, err end
     return v, false
   end
-  local ok, err = sys.mkdir_p(dir, 448)
-  if not ok then return nil, err end
   local value
   value, err = M.random_string(length or 32)
   if not value then return nil, err end
-  ok, err = sys.write_atomic(path, value, 384)
+  local ok
+  ok, err = dir:write(rel, value, 384, DIR_MODE)
   if not ok then return nil, err end
   return value, true
 end
+
+-- state.secret_rel(name) -> ".deloc/secrets/<name>", for deloc.sys.at(root)
+function M.secret_rel(name) return SECRETS .. name end
+
+-- state.remove_secrets(root) -> true | nil, err: the generated secrets go
+-- (a linked .deloc/secrets is refused, so nothing elsewhere is removed)
+function M.remove_secrets(root)
+  local dir = at(root)
+  local kind, err = dir:kind(".deloc/secrets")
+  if kind == "missing" then return true end
+  if kind ~= "directory" then
+    return nil, err or errors.new("IO_ERROR", ("'%s' is not a directory; not removing anything in it"):format(M.secrets_dir(root)))
+  end
+  local names
+  names, err = dir:listdir(".deloc/secrets")
+  if not names then return nil, err end
+  for _, name in ipairs(names) do
+    local ok, rerr = dir:remove(SECRETS .. name)
+    if not ok then return nil, rerr end
+  end
+  return true
+end
+
+-- state.at(root) -> the project's deloc.sys.at directory
+M.at = at
 
 return M

@@ -28,9 +28,17 @@ local function distance(a, b)
 end
 M.distance = distance
 
+-- A typo of a name is about as long as the name, and names are short: the
+-- work is bounded (at most MAX_LENGTH x MAX_LENGTH per candidate, and
+-- MAX_CANDIDATES candidates), so a megabyte of text from a hostile
+-- deloc.yaml costs nothing.
+M.MAX_LENGTH = 64
+M.MAX_CANDIDATES = 2000
+
 -- The closest of `candidates` (array or set of strings) to `name`, or nil when
 -- nothing is close enough to be a likely typo.
 function M.closest(name, candidates)
+  if type(name) ~= "string" or #name > M.MAX_LENGTH then return nil end
   local best, best_d
   local list = {}
   if candidates[1] ~= nil or next(candidates) == nil then
@@ -38,12 +46,22 @@ function M.closest(name, candidates)
   else
     for k in pairs(candidates) do list[#list + 1] = k end
   end
+  local strings = {}
+  for _, c in ipairs(list) do
+    if type(c) == "string" and #strings < M.MAX_CANDIDATES then strings[#strings + 1] = c end
+  end
+  list = strings
   table.sort(list)
   local lname = name:lower()
+  local limit = math.max(1, math.floor(#name / 3))
   for _, c in ipairs(list) do
-    if type(c) == "string" then
-      local d = distance(lname, c:lower())
-      if c:lower():sub(1, #lname) == lname and #lname >= 3 then d = math.min(d, 1) end
+    -- the distance is at least the difference in length
+    local lc = c:lower()
+    local prefix = #lname >= 3 and lc:sub(1, #lname) == lname
+    if prefix then
+      if not best_d or 1 < best_d then best, best_d = c, 1 end
+    elseif #c <= M.MAX_LENGTH and math.abs(#c - #name) <= limit then
+      local d = distance(lname, lc)
       if not best_d or d < best_d then best, best_d = c, d end
     end
   end

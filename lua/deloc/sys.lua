@@ -371,6 +371,79 @@ function M.lock(path, opts)
   end
 end
 
+-- ---- files below a project directory ----
+
+-- sys.at(root) -> dir: the project's own files (.deloc/lock, state.json,
+-- secrets, ...) reached from `root` (the directory the user chose) without
+-- following any symbolic link on the way or at the end: every step is an
+-- openat(O_NOFOLLOW), and what is found must be a regular file.  A project is
+-- possibly someone else's repository; a link it committed under .deloc/ is a
+-- clear error naming it, never a way to a file elsewhere.  `rel` is relative,
+-- with no "." or ".." component.
+--   dir:read(rel [, max]) -> text | nil, err      dir:kind(rel) -> "file" |
+--   dir:write(rel, data, mode [, dirmode])         "directory" | "link" |
+--   dir:lock(rel [, {wait=, dirmode=}])            "other" | "missing"
+--   dir:chmod(rel, mode)  dir:chown(rel, uid, gid)  dir:rename(from, to)
+--   dir:remove(rel)  dir:listdir(rel) -> sorted names
+local at = require("deloc.native.sys_at")
+local Dir = {}
+Dir.__index = Dir
+
+function M.at(root)
+  check_string(root, "root", "at")
+  return setmetatable({ root = root }, Dir)
+end
+
+local function at_call(fn, ...)
+  local ok, err = fn(...)
+  if ok == nil then return io_error(err) end
+  return ok
+end
+
+function Dir:read(rel, max) return at_call(at.read, self.root, rel, max) end
+function Dir:kind(rel) return at_call(at.kind, self.root, rel) end
+function Dir:chmod(rel, mode)
+  check_mode(mode, "at:chmod")
+  return at_call(at.chmod, self.root, rel, mode)
+end
+function Dir:chown(rel, uid, gid)
+  check_id(uid, "uid")
+  check_id(gid, "gid")
+  return at_call(at.chown, self.root, rel, uid, gid)
+end
+function Dir:rename(from, to) return at_call(at.rename, self.root, from, to) end
+function Dir:remove(rel) return at_call(at.remove, self.root, rel) end
+function Dir:write(rel, data, mode, dirmode)
+  check_string(data, "data", "at:write")
+  check_mode(mode, "at:write")
+  return at_call(at.write, self.root, rel, data, mode, dirmode)
+end
+function Dir:listdir(rel)
+  local names, err = at.listdir(self.root, rel)
+  if not names then return io_error(err) end
+  table.sort(names)
+  return names
+end
+
+-- dir:lock(rel [, {wait=, dirmode=}]): sys.lock below root
+function Dir:lock(rel, opts)
+  opts = options(opts, "at:lock")
+  local path = self.root .. "/" .. rel
+  local deadline = opts.wait and native.now() + opts.wait
+  while true do
+    local lock, err, holder = native.lock_at(self.root, rel, opts.dirmode)
+    if lock then return lock end
+    if err ~= "busy" then return io_error(err) end
+    if not deadline or native.now() >= deadline or native.signal_pending() then
+      return nil, errors.new("BUSY", ("'%s' is locked%s"):format(path,
+        holder_text(holder)), { holder = holder, context = { path = path },
+        hint = "another deloc is working on this project; wait for it to finish" }),
+        holder
+    end
+    native.sleep(0.05)
+  end
+end
+
 -- ---- environment ----
 
 -- sys.getenv(name) -> value | nil

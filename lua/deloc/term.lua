@@ -95,4 +95,45 @@ function M.colorize(stream, style, text)
   return start .. text .. "\27[0m"
 end
 
+-- escape(s [, keep_newlines]) -> s with control characters made visible:
+-- ESC as \e, CR as \r, tab as \t, other C0 bytes and DEL as \xNN, C1
+-- controls (U+0080..U+009F, e.g. the 8-bit CSI) as \u0080.., and bytes that
+-- are not UTF-8 as \xNN.  Text from recipes, deloc.yaml or the engine goes
+-- through it before a terminal sees it: a string must not move the cursor,
+-- rewrite a line or set the window title.  keep_newlines: "\n" stays.
+local named = { ["\27"] = "\\e", ["\r"] = "\\r", ["\t"] = "\\t", ["\n"] = "\\n" }
+
+local function escape_high(s)
+  local out, i, n = {}, 1, #s
+  while i <= n do
+    local b = s:byte(i)
+    local len = b < 0x80 and 1 or b >= 0xC2 and b <= 0xDF and 2 or b >= 0xE0 and b <= 0xEF and 3
+      or b >= 0xF0 and b <= 0xF4 and 4 or 0
+    local ok = len > 0 and i + len - 1 <= n
+    for k = i + 1, i + len - 1 do
+      local c = ok and s:byte(k)
+      if not c or c < 0x80 or c > 0xBF then ok = false end
+    end
+    if not ok then
+      out[#out + 1] = ("\\x%02x"):format(b)
+      i = i + 1
+    elseif len == 2 and b == 0xC2 and s:byte(i + 1) <= 0x9F then
+      out[#out + 1] = ("\\u%04x"):format(s:byte(i + 1))
+      i = i + 2
+    else
+      out[#out + 1] = s:sub(i, i + len - 1)
+      i = i + len
+    end
+  end
+  return table.concat(out)
+end
+
+function M.escape(s, keep_newlines)
+  s = tostring(s)
+  local controls = keep_newlines and "[%z\1-\9\11-\31\127]" or "[%z\1-\31\127]"
+  s = s:gsub(controls, function(c) return named[c] or ("\\x%02x"):format(c:byte()) end)
+  if s:find("[\128-\255]") then s = escape_high(s) end
+  return s
+end
+
 return M

@@ -30,7 +30,8 @@
 -- path for load_file, or "<string>"): syntax errors (libyaml's message and
 -- mark), nesting deeper than opts.max_depth (64), input over opts.max_size
 -- bytes (1 MiB), aliases expanding to more than opts.max_alias_nodes nodes
--- (100000; billion laughs), a recursive alias (`&a [*a]`), an unknown alias,
+-- (100000; billion laughs) or to more than opts.max_alias_bytes string bytes
+-- (4 MiB; billion laughs by long strings), a recursive alias (`&a [*a]`), an unknown alias,
 -- a duplicate key (`duplicate key 'image' (first at line 3)`: 1, 1.0 and
 -- 0x1 are one key, as in Lua), a null, NaN or collection key, more than one
 -- document, an unknown tag.  Errors are strings; the caller that knows the
@@ -95,6 +96,7 @@ local load_opts = {
   max_size = "number",
   max_depth = "number",
   max_alias_nodes = "number",
+  max_alias_bytes = "number",
 }
 
 local function check_opts(fn, opts, known)
@@ -113,7 +115,7 @@ local function check_opts(fn, opts, known)
       error(("yaml.%s: option '%s' must be a %s"):format(fn, k, want), 3)
     end
   end
-  for _, k in ipairs({ "max_size", "max_depth", "max_alias_nodes" }) do
+  for _, k in ipairs({ "max_size", "max_depth", "max_alias_nodes", "max_alias_bytes" }) do
     local v = opts[k]
     if v and (v < 1 or v ~= math.floor(v)) then
       error(("yaml.%s: option '%s' must be a positive integer"):format(fn, k), 3)
@@ -133,7 +135,8 @@ local function load(text, name, opts)
     opts.max_depth or DEFAULT_MAX_DEPTH,
     opts.max_alias_nodes or DEFAULT_MAX_ALIAS_NODES,
     array.metatable,
-    opts.marks
+    opts.marks,
+    opts.max_alias_bytes
   )
 end
 

@@ -10,6 +10,7 @@
 local sys = require("deloc.sys")
 local json = require("deloc.json")
 local e2e = dofile("spec/support/e2e.lua")
+local _ -- the placeholder for results a test does not look at
 local kube = dofile("spec/support/kube.lua")
 
 local KINDS = { "Job", "Deployment", "StatefulSet", "Service", "NetworkPolicy", "RoleBinding", "Role",
@@ -254,7 +255,9 @@ describe("kubernetes with controllers, a scheduler and kwok nodes: --wait, scale
     assert(sys.write_atomic(dir .. "/deloc.yaml", yaml .. "images:\n  spark: apache/spark:deloc-spec-crash\n"))
     local st, out, err = deloc({ "up", "--wait", "--timeout", "25s", "--rollback" })
     assert.equal(6, st, err .. out)
-    assert.matches("deployment spark-master not ready after 25s", err, 1, true)
+    -- fail fast (issue 11 point 6): the crash loop fails the wait at once,
+    -- where it used to wait out the 25 s
+    assert.matches("deployment spark-master failed: pod spark-master-", err, 1, true)
     assert.matches("CrashLoopBackOff", err, 1, true)
     assert.matches("re-applying the previous revision", err, 1, true)
     local master_sel = build.selector(project, "spark", "master")
@@ -295,7 +298,7 @@ describe("kubernetes with controllers, a scheduler and kwok nodes: --wait, scale
     assert(sys.write_atomic(dir .. "/deloc.yaml", yaml .. "images:\n  redis: redis:deloc-spec-crash\n"))
     local st, out, err = deloc({ "up", "--wait", "--timeout", "20s", "--rollback" })
     assert.equal(6, st, err .. out)
-    assert.matches("statefulset redis not ready after 20s", err, 1, true)
+    assert.matches("statefulset redis failed: pod redis-", err, 1, true)
     assert.matches("CrashLoopBackOff", err, 1, true)
     assert.equal(image, get(path).spec.template.spec.containers[1].image)
     eventually("redis rolled back and ready", function()

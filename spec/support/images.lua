@@ -8,7 +8,8 @@
 --     --> "postgres=deloc-test/postgres:16,redis=deloc-test/redis:7"
 --
 -- images.ensure(names) -> { [name] = tag } | nil, message
---   names: a list of "postgres", "redis", "busybox" (or one name; default all).
+--   names: a list of "postgres", "redis", "busybox", "zookeeper", "jupyter", "minio",
+--   "mc" (or one name; default the first three).
 --   Builds what is missing or stale (its inputs changed), saying so in one line
 --   on stderr first: the first build runs debootstrap (~40 s); later ones take
 --   seconds and an unchanged image is reused as it is.
@@ -32,9 +33,14 @@ local TAGS = {
   postgres = "deloc-test/postgres:16",
   redis = "deloc-test/redis:7",
   busybox = "deloc-test/busybox:1.35",
+  zookeeper = "deloc-test/zookeeper:3.9",
+  jupyter = "deloc-test/jupyter:server",
+  minio = "deloc-test/minio:RELEASE.2025-04-22T22-12-26Z",
+  mc = "deloc-test/mc:RELEASE.2025-04-16T18-13-26Z",
 }
 -- Images standing in for a built-in recipe's image, by recipe (= service) name.
-local RECIPES = { postgres = "postgres", redis = "redis" }
+local RECIPES = { postgres = "postgres", redis = "redis", zookeeper = "zookeeper", jupyter = "jupyter",
+  minio = "minio", mc = "minio.buckets" }
 local ALL = { "postgres", "redis", "busybox" }
 
 local function repo_root()
@@ -51,7 +57,7 @@ local checked = {} -- name -> tag, once fresh in this process
 function M.tag(name)
   local tag = TAGS[name]
   if not tag then
-    error(("images: unknown image '%s' (known: postgres, redis, busybox)"):format(tostring(name)), 2)
+    error(("images: unknown image '%s' (known: postgres, redis, busybox, zookeeper, jupyter, minio, mc)"):format(tostring(name)), 2)
   end
   return tag
 end

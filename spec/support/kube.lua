@@ -325,6 +325,15 @@ end
 local EXTRA = { { "kwok_pid", "kwok" }, { "scheduler_pid", "scheduler" },
                 { "controller_manager_pid", "controller-manager" } }
 
+-- k:record(name, pid): with a node, the process goes into its ledger too, so
+-- `pods-node sweep` stops it when this test process was killed
+function Cluster:record(name, pid)
+  if not self.node then return end
+  local f = assert(io.open(self.dir .. "/node/ledger", "a"))
+  f:write(("pid %s %d\n"):format(name, pid))
+  f:close()
+end
+
 -- the node's processes, from the ledger spec/k8s/pods-node keeps
 local function node_pids(k)
   local out = {}
@@ -347,8 +356,9 @@ function Cluster:check()
     end
   end
   for _, p in ipairs(self.node and node_pids(self) or {}) do
-    if not sys.exists("/proc/" .. p[2]) then
-      error(("%s exited:\n%s"):format(p[1], tail(self.dir .. "/node/" .. p[1] .. ".log")), 2)
+    local log = self.dir .. "/node/" .. p[1] .. ".log"
+    if sys.exists(log) and not sys.exists("/proc/" .. p[2]) then
+      error(("%s exited:\n%s"):format(p[1], tail(log)), 2)
     end
   end
 end
@@ -426,6 +436,8 @@ local function start_full(k, fbin, kwok)
     "--node-lease-duration-seconds", "40",
     "--cidr", "10.244.0.0/16",
   }, stdout = dir .. "/kwok.log", stderr = dir .. "/kwok.log", env = { HOME = dir } })) end
+  k:record("controller-manager", k.controller_manager_pid)
+  k:record("scheduler", k.scheduler_pid)
   local deadline = sys.now() + M.READY_TIMEOUT
   while sys.now() < deadline do
     k:check()
@@ -591,6 +603,8 @@ function M.start_once(opts)
       "--kubelet-preferred-address-types", "InternalIP", -- the node's name resolves nowhere
       "--v", "1",
     }, stdout = dir .. "/apiserver.log", stderr = dir .. "/apiserver.log" }))
+    k:record("etcd", k.etcd_pid)
+    k:record("apiserver", k.apiserver_pid)
     wait_ready(k)
     k.kubeconfig = k:write_kubeconfig("kubeconfig", ([[
 apiVersion: v1

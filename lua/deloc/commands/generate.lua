@@ -102,6 +102,34 @@ local function profile_plans(plan, services, overrides, project, registry)
   return plans
 end
 
+local function write_compose(generate, plan, opts)
+  local out = opts.output or "compose.yaml"
+  if out == "-" then
+    local text, err = generate.compose(plan)
+    if not text then return nil, err end
+    io.stdout:write(text)
+    return 0
+  end
+  local ok, err = generate.compose_file(plan, out, { force = opts.force })
+  if not ok then return nil, err end
+  if plan.verdict and plan.verdict.fits == false then
+    io.stderr:write("deloc: note: the stack does not fit this machine; see 'deloc plan'\n")
+  end
+  io.stdout:write(("wrote %s (%d services); start it with: docker compose -p %s -f %s up -d\n"):format(
+    out, #plan.order, plan.project, out))
+  return 0
+end
+
+-- the planned profile's values, and one values file per profile
+local function write_helm(generate, plan, opts, plans)
+  local out = opts.output or "chart"
+  local files, err = generate.helm(plan, out, { force = opts.force, plans = plans })
+  if not files then return nil, err end
+  io.stdout:write(("wrote %s (%d files); install it with: helm install %s %s\n"):format(
+    out, #files, plan.project, out))
+  return 0
+end
+
 function M.run(opts, args)
   local kind = args[1]
   if kind == nil then return usage("generate needs what to write: compose or helm") end
@@ -115,7 +143,6 @@ function M.run(opts, args)
   local services = {}
   for i = 2, #args do services[#services + 1] = args[i] end
   local api = require("deloc.api")
-  local generate = require("deloc.generate")
   local overrides
   if opts.set then
     local err
@@ -128,36 +155,9 @@ function M.run(opts, args)
   if not registry then return nil, rerr end
   local plan, err = plan_for(api, kind, services, opts, overrides, project, registry)
   if not plan then return nil, err end
-
-  if kind == "compose" then
-    local out = opts.output or "compose.yaml"
-    if out == "-" then
-      local text
-      text, err = generate.compose(plan)
-      if not text then return nil, err end
-      io.stdout:write(text)
-      return 0
-    end
-    local ok
-    ok, err = generate.compose_file(plan, out, { force = opts.force })
-    if not ok then return nil, err end
-    if plan.verdict and plan.verdict.fits == false then
-      io.stderr:write("deloc: note: the stack does not fit this machine; see 'deloc plan'\n")
-    end
-    io.stdout:write(("wrote %s (%d services); start it with: docker compose -p %s -f %s up -d\n"):format(
-      out, #plan.order, plan.project, out))
-    return 0
-  end
-
-  -- helm: the planned profile's values, and one values file per profile
-  local plans = profile_plans(plan, services, overrides, project, registry)
-  local out = opts.output or "chart"
-  local files
-  files, err = generate.helm(plan, out, { force = opts.force, plans = plans })
-  if not files then return nil, err end
-  io.stdout:write(("wrote %s (%d files); install it with: helm install %s %s\n"):format(
-    out, #files, plan.project, out))
-  return 0
+  local generate = require("deloc.generate")
+  if kind == "compose" then return write_compose(generate, plan, opts) end
+  return write_helm(generate, plan, opts, profile_plans(plan, services, overrides, project, registry))
 end
 
 return M

@@ -23,7 +23,7 @@ Exit status 4 when the stack does not fit (the verdict says why and what to do).
   options = {
     require("deloc.targets").context_option,
     { "profile", "p", arg = "NAME", help = "sizing profile: minimal, development, production or the project's" },
-    { "target", "t", arg = "NAME", help = "docker or kubernetes" },
+    { "target", "t", arg = "NAME", help = require("deloc.targets").option.help },
     { "set", arg = "SVC.KEY=VALUE", many = true, help = "override a value (see above)" },
     { "reserve", arg = "PERCENT", help = "safety margin kept free (default 15%)" },
     { "explain", help = "show where each value came from" },
@@ -110,11 +110,26 @@ local function fmt_ports(c)
   return table.concat(out, ",")
 end
 
--- text(plan [, opts]) -> the plan as a person reads it
-function M.text(plan, opts)
-  opts = opts or {}
-  local q = require("deloc.quantity")
-  local tbl = require("deloc.ui.table")
+local q = require("deloc.quantity")
+local tbl = require("deloc.ui.table")
+
+-- "a.b" for a component, "a" when it is named like its service
+local function shown(svc, cn) return cn == svc and svc or (svc .. "." .. cn) end
+
+-- the DEPENDS ON cell: own components by name, other services by theirs
+local function deps_cell(svc, c)
+  local deps, seen = {}, {}
+  for _, d in ipairs(c.depends_on) do
+    local name = d.service == svc and d.component or d.service
+    if not seen[name] then
+      seen[name] = true
+      deps[#deps + 1] = name .. (d.condition == "completed" and " (done)" or "")
+    end
+  end
+  return table.concat(deps, ",")
+end
+
+local function components_table(plan, width)
   local level_of = {}
   for i, l in ipairs(plan.levels) do for _, s in ipairs(l) do level_of[s] = i end end
   local rows = {}
@@ -122,30 +137,21 @@ function M.text(plan, opts)
     local s = plan.services[svc]
     for _, cn in ipairs(s.component_order) do
       local c = s.components[cn]
-      local deps, seen = {}, {}
-      for _, d in ipairs(c.depends_on) do
-        local name = d.service == svc and d.component or d.service
-        if not seen[name] then
-          seen[name] = true
-          deps[#deps + 1] = name .. (d.condition == "completed" and " (done)" or "")
-        end
-      end
       rows[#rows + 1] = {
         level_of[svc], svc, cn ~= svc and cn or "", c.image,
         q.format_cpu(c.cpu), q.format_memory(c.memory),
         c.heap_mb and (c.heap_mb .. "m") or "",
         c.replicas ~= 1 and ("x" .. c.replicas) or (c.kind == "oneshot" and "once" or ""),
-        fmt_ports(c), table.concat(deps, ","),
+        fmt_ports(c), deps_cell(svc, c),
       }
     end
   end
-  local out = {}
-  out[#out + 1] = ("plan for project %s: profile %s, target %s\n\n"):format(plan.project, plan.profile, plan.target)
-  out[#out + 1] = tbl.render({ "#", "SERVICE", "COMPONENT", "IMAGE", "CPU", "MEMORY", "HEAP", "RUNS", "PORTS", "DEPENDS ON" },
-    rows, { align = { "right", nil, nil, nil, "right", "right", "right" }, width = opts.width })
-  local v = plan.verdict
-  out[#out + 1] = "\n"
-  local cap = plan.capacity
+  return tbl.render({ "#", "SERVICE", "COMPONENT", "IMAGE", "CPU", "MEMORY", "HEAP", "RUNS", "PORTS", "DEPENDS ON" },
+    rows, { align = { "right", nil, nil, nil, "right", "right", "right" }, width = width })
+end
+
+local function verdict_text(plan, out)
+  local v, cap = plan.verdict, plan.capacity
   local avail = ("%s of %s memory usable, %s of %s CPUs (%d%% reserve)"):format(
     q.format_memory(cap.usable.memory), q.format_memory(cap.memory),
     q.format_cpu(cap.usable.cpu), q.format_cpu(cap.cpu), math.floor(cap.reserve * 100 + 0.5))
@@ -154,9 +160,7 @@ function M.text(plan, opts)
       q.format_memory(v.needed.memory), q.format_cpu(v.needed.cpu), v.needed.cpu == 1 and "" or "s", avail)
     if #v.shrunk > 0 then
       local names = {}
-      for _, s in ipairs(v.shrunk) do
-        names[#names + 1] = s.service == s.component and s.service or (s.service .. "." .. s.component)
-      end
+      for _, x in ipairs(v.shrunk) do names[#names + 1] = shown(x.service, x.component) end
       out[#out + 1] = ("shrunk to fit: %s\n"):format(table.concat(names, ", "))
     end
   else
@@ -168,26 +172,60 @@ function M.text(plan, opts)
     end
   end
   for _, w in ipairs(plan.warnings) do out[#out + 1] = "warning: " .. w .. "\n" end
-  local conns = {}
+end
+
+-- one row a connection string, a mount of a component, an explained value
+local function connection_rows(plan)
+  local rows = {}
   for _, svc in ipairs(plan.order) do
-    for _, c in ipairs(plan.services[svc].connections) do conns[#conns + 1] = { svc, c } end
+    for _, c in ipairs(plan.services[svc].connections) do rows[#rows + 1] = { svc, c } end
   end
-  if #conns > 0 then
-    out[#out + 1] = "\nconnections:\n"
-    out[#out + 1] = tbl.render(nil, conns, { indent = "  " })
-  end
-  -- your files: one row a mount of a component
-  local mrows = {}
+  return rows
+end
+
+local function mount_rows(plan)
+  local rows = {}
   for _, svc in ipairs(plan.order) do
     local s = plan.services[svc]
     for _, cn in ipairs(s.component_order) do
       for _, key in ipairs(require("deloc.array").sorted_keys(s.components[cn].mounts)) do
         local m = s.components[cn].mounts[key]
-        mrows[#mrows + 1] = { cn == svc and svc or (svc .. "." .. cn), m.given or m.source, m.path,
-          m.writable and "read-write" or "read-only" }
+        rows[#rows + 1] = { shown(svc, cn), m.given or m.source, m.path, m.writable and "read-write" or "read-only" }
       end
     end
   end
+  return rows
+end
+
+local function explain_rows(plan)
+  local rows = {}
+  for _, svc in ipairs(plan.order) do
+    for _, cn in ipairs(plan.services[svc].component_order) do
+      local e = plan.explain[svc] and plan.explain[svc][cn] or {}
+      local keys = {}
+      for k in pairs(e) do keys[#keys + 1] = k end
+      table.sort(keys)
+      for _, k in ipairs(keys) do rows[#rows + 1] = { shown(svc, cn), k, e[k] } end
+    end
+  end
+  return rows
+end
+
+-- text(plan [, opts]) -> the plan as a person reads it
+function M.text(plan, opts)
+  opts = opts or {}
+  local out = {}
+  out[#out + 1] = ("plan for project %s: profile %s, target %s\n\n"):format(plan.project, plan.profile, plan.target)
+  out[#out + 1] = components_table(plan, opts.width)
+  out[#out + 1] = "\n"
+  verdict_text(plan, out)
+  local conns = connection_rows(plan)
+  if #conns > 0 then
+    out[#out + 1] = "\nconnections:\n"
+    out[#out + 1] = tbl.render(nil, conns, { indent = "  " })
+  end
+  -- your files: one row a mount of a component
+  local mrows = mount_rows(plan)
   if #mrows > 0 then
     out[#out + 1] = "\nmounts:\n"
     out[#out + 1] = tbl.render(nil, mrows, { indent = "  " })
@@ -196,19 +234,7 @@ function M.text(plan, opts)
     out[#out + 1] = "\nwhere values come from:\n"
     local ep = plan.explain_plan or {}
     out[#out + 1] = ("  profile %s: %s; target %s: %s\n"):format(plan.profile, ep.profile or "?", plan.target, ep.target or "?")
-    local erows = {}
-    for _, svc in ipairs(plan.order) do
-      for _, cn in ipairs(plan.services[svc].component_order) do
-        local e = plan.explain[svc] and plan.explain[svc][cn] or {}
-        local keys = {}
-        for k in pairs(e) do keys[#keys + 1] = k end
-        table.sort(keys)
-        for _, k in ipairs(keys) do
-          erows[#erows + 1] = { cn == svc and svc or (svc .. "." .. cn), k, e[k] }
-        end
-      end
-    end
-    out[#out + 1] = tbl.render(nil, erows, { indent = "  " })
+    out[#out + 1] = tbl.render(nil, explain_rows(plan), { indent = "  " })
   end
   return table.concat(out)
 end

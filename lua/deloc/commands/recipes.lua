@@ -122,7 +122,7 @@ local function show(opts, name)
     if c.jvm then add("    jvm     heap ratio %s\n", tostring(c.jvm.heap_ratio or "from the profile")) end
     add("    runs as %s%s\n", c.user or "the image's user", c.read_only and ", read-only root" or "")
   end
-  io.stdout:write(table.concat(out))
+  io.stdout:write(require("deloc.term").escape(table.concat(out), true)) -- recipe text, escaped
   return 0
 end
 

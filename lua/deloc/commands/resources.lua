@@ -45,7 +45,7 @@ function M.run(opts)
   }
   if r.engine then
     local e = r.engine
-    rows[#rows + 1] = { "docker engine", ("%s CPUs, %s"):format(q.format_cpu(e.cpu), q.format_memory(e.memory)),
+    rows[#rows + 1] = { sess.target .. " engine", ("%s CPUs, %s"):format(q.format_cpu(e.cpu), q.format_memory(e.memory)),
       "", ("%s (/info)"):format(e.endpoint) }
   end
   io.stdout:write(require("deloc.ui.table").render({ "RESOURCE", "DETECTED", "USABLE", "FROM" }, rows,

@@ -225,6 +225,28 @@ local function depends_of(st, svc, r, c, where)
   return deps
 end
 
+-- A component built from the project's files: the plan says from where and
+-- names the image per project ("deloc-<project>/<service>[-<component>]:build";
+-- the Docker driver tags it with the context's hash when it builds).  An
+-- image set in deloc.yaml wins over a recipe's build; a build in deloc.yaml
+-- wins over any image.  Kubernetes cannot use a local build.
+local function build_of(st, comp, c, ov, cov, why)
+  local b = cov.build or ov.build
+  if not b and c.build and comp.image == c.image then b = c.build end
+  if not b then return true end
+  b = recipe_mod.build_def(b, { "build" })
+  local name = comp.service .. (comp.name ~= comp.service and ("-" .. comp.name) or "")
+  if st.target == "kubernetes" then
+    return nil, invalid(("%s: its image is built from %s; Kubernetes cannot use a local build"):format(
+      name, b.context), {
+      hint = ("push the image to a registry and set services.%s.image in deloc.yaml"):format(comp.service) })
+  end
+  comp.build = b
+  comp.image = ("deloc-%s/%s:build"):format(st.project_name, name)
+  why.image = "built from " .. b.context .. "/" .. b.dockerfile
+  return true
+end
+
 local function base_component(svc, cname, c, it)
   return {
     name = cname, service = svc, kind = c.oneshot and "oneshot" or "service",
@@ -245,6 +267,8 @@ local function component(st, svc, cname, ov, use)
   local cov = ov.components and ov.components[cname] or {}
   local comp, why_c = base_component(svc, cname, c, it), it.why
   comp.image, why_c.image = image_for(svc, c, r.image, ov, cov, st.opts.images or {}, st.opts.mirror)
+  local built, berr = build_of(st, comp, c, ov, cov, why_c)
+  if not built then return nil, berr end
   heap_of(c, comp, st.profile, why_c)
   for sname, sdef in pairs(r.secrets) do comp.secrets[sname] = secret_ref(svc, sname, sdef) end
   comp.ports = st.ports[svc][cname]

@@ -15,8 +15,9 @@ local M = {}
 
 M.DEFAULT_RESERVE = 0.15
 M.TARGETS = { "docker", "kubernetes" }
-M.KEYS = { options = 1, env = 1, ports = 1, replicas = 1, resources = 1, image = 1, components = 1, mounts = 1 }
-M.COMPONENT_KEYS = { replicas = 1, resources = 1, env = 1, image = 1, enabled = 1 }
+M.KEYS = { options = 1, env = 1, ports = 1, replicas = 1, resources = 1, image = 1, components = 1, mounts = 1,
+  build = 1 }
+M.COMPONENT_KEYS = { replicas = 1, resources = 1, env = 1, image = 1, enabled = 1, build = 1 }
 
 local function is_map(v)
   return type(v) == "table" and not array.is(v) and (next(v) == nil or v[1] == nil)
@@ -106,6 +107,12 @@ local CHECK = {
   options = function(v, p)
     if not is_map(v) then return nil, p, "'options' must be a mapping" end
     return true
+  end,
+  build = function(v, p) -- { context=, dockerfile= }, as a recipe says it
+    local ok, err = pcall(recipe_mod.build_def, v, p)
+    if ok then return true end
+    if type(err) ~= "table" then error(err, 0) end
+    return nil, err.path or p, err.msg
   end,
   mounts = function(v, p) -- resolved by deloc.mounts (project file, --mount)
     for mk, mv in pairs(is_map(v) and v or { false }) do

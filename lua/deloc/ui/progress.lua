@@ -74,8 +74,10 @@ end
 
 function Progress:line_text(key, l, name_width)
   local elapsed = l.done and l.elapsed or (l.started and (sys.now() - l.started))
-  local text = ("%-" .. name_width .. "s  %s"):format(key, self:paint(l.state, l.state or ""))
-  if l.detail and l.detail ~= "" then text = text .. "  " .. l.detail end
+  -- key, state and detail come from the engine and recipes: escaped
+  local text = ("%-" .. name_width .. "s  %s"):format(term.escape(key),
+    self:paint(l.state, term.escape(l.state or "")))
+  if l.detail and l.detail ~= "" then text = text .. "  " .. term.escape(l.detail) end
   if elapsed then text = text .. "  " .. fmt_elapsed(elapsed) end
   if self.mode == "live" and self.width > 10 then
     -- Keep each entry on one terminal row so the cursor arithmetic holds.
@@ -151,11 +153,11 @@ function Progress:note(text)
     -- Clear the live lines, print the note, draw them again below it.
     self.stream:write(("\27[%dA\27[J"):format(self.drawn))
     self.drawn = 0
-    self.stream:write(text, "\n")
+    self.stream:write(term.escape(text, true), "\n")
     self:draw()
     return
   end
-  self.stream:write(text, "\n")
+  self.stream:write(term.escape(text, true), "\n")
 end
 
 function Progress:finish()

@@ -8,6 +8,11 @@
 -- (numbers).  With `width`, the widest column shrinks (its cells are cut with
 -- "…") until the table fits, so a line never wraps on a narrow terminal.
 -- Cells may be strings, numbers or nil (empty).  No colour, no trailing spaces.
+-- Control characters in cells (from recipes, deloc.yaml, the engine) are
+-- shown escaped (deloc.term.escape): "\e", "\r", "\n", "\x01"; a cell can
+-- neither break the table's lines nor drive the terminal.
+local escape = require("deloc.term").escape
+
 local M = {}
 
 local function len(s)
@@ -39,7 +44,7 @@ function M.render(headers, rows, opts)
     cells[r] = {}
     for c = 1, math.max(ncol, table.maxn(row)) do
       local v = row[c]
-      cells[r][c] = v == nil and "" or tostring(v)
+      cells[r][c] = v == nil and "" or escape(tostring(v))
       if c > ncol then ncol = c end
     end
   end
@@ -77,7 +82,11 @@ function M.render(headers, rows, opts)
     end
     lines[#lines + 1] = ((opts.indent or "") .. table.concat(parts, "  ")):gsub("%s+$", "")
   end
-  if headers then line(headers) end
+  if headers then
+    local h = {}
+    for c = 1, ncol do h[c] = headers[c] and escape(headers[c]) end
+    line(h)
+  end
   for r = 1, #cells do line(cells[r]) end
   if #lines == 0 then return "" end
   return table.concat(lines, "\n") .. "\n"

@@ -1,0 +1,105 @@
+-- MinIO S3-compatible object storage, official quay.io/minio images, plus a
+-- one-shot job that creates the buckets with the MinIO client (mc).
+--
+-- Secret: the root password is read by the server from the file named in
+-- MINIO_ROOT_PASSWORD_FILE (MinIO's Docker-secrets support); the bucket job
+-- builds MC_HOST_deloc inside its own shell from the same file, so the
+-- password is never in the plan, the environment or an argv.
+--
+-- User: the image runs as root and /data is created root-owned in it, so a
+-- fresh volume is not writable by another uid: root, no capabilities (it
+-- needs none to write its own files), restricted = false.  The root
+-- filesystem can be read-only: the server writes /data, its certs directory
+-- under $HOME/.minio and /tmp.
+--
+-- Buckets: option `buckets`, a comma-separated list (default "deloc").
+local function bucket_list(opt)
+  local raw = opt.buckets or "deloc"
+  local names = {}
+  for name in (raw .. ","):gmatch("%s*([^,]-)%s*,") do
+    if name ~= "" then names[#names + 1] = name end
+  end
+  return names
+end
+
+return recipe "minio" {
+  description = "MinIO S3-compatible object storage (with bucket creation)",
+  category = "storage",
+  image = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z",
+  options = {
+    buckets = { default = "deloc", description = "comma-separated buckets to create" },
+  },
+  secrets = { password = { length = 32 } },
+  components = {
+    server = {
+      command = { "server", "/data", "--address", ":9000", "--console-address", ":9001" },
+      ports = {
+        api = { port = 9000, http = true },
+        console = { port = 9001, http = true },
+      },
+      volumes = {
+        data = { path = "/data", data = true, size = "10Gi" },
+      },
+      tmpfs = { "/tmp", "/root/.minio" },
+      env = function(s)
+        return {
+          MINIO_ROOT_USER = "deloc",
+          MINIO_ROOT_PASSWORD_FILE = s.secret_file("password"),
+        }
+      end,
+      -- ready = the node can serve reads and writes (quorum reached), not
+      -- merely that the process answers (/minio/health/live)
+      health = { http = { port = "api", path = "/minio/health/ready" },
+                 interval = "5s", timeout = "3s", retries = 12, start_period = "5s" },
+      resources = {
+        minimal     = { memory = "256Mi", cpu = 0.25 },
+        development = { memory = "512Mi", cpu = 0.5 },
+        production  = { memory = "2Gi",   cpu = 2 },
+        min = { memory = "192Mi", cpu = 0.1 },
+        max = { memory = "16Gi", cpu = 8 },
+        disk = "10Gi",
+      },
+      read_only = true,
+    },
+    buckets = {
+      oneshot = true,
+      image = "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z",
+      depends_on = { "server" },
+      entrypoint = { "/bin/sh", "-c" },
+      command = function(s)
+        local script = 'set -e\n' ..
+          ('MC_HOST_deloc="http://deloc:$(cat %s)@%s:9000"\n'):format(
+            s.secret_file("password"), s.host("minio", "server")) ..
+          'export MC_HOST_deloc\n'
+        local names = bucket_list(s.options)
+        for i = 1, #names do
+          local b = names[i]
+          if b:match("^[a-z0-9][a-z0-9.-]*[a-z0-9]$") and #b >= 3 and #b <= 63 then
+            script = script .. ("mc mb --ignore-existing 'deloc/%s'\n"):format(b)
+          else
+            -- fail the job with a readable message; quotes are masked out
+            script = script .. ("echo 'minio: invalid bucket name (want 3-63 of a-z 0-9 . -): %s' >&2; exit 1\n"):format(
+              (b:gsub("[^%w.%- _]", "?")))
+          end
+        end
+        return { script }
+      end,
+      resources = {
+        minimal     = { memory = "64Mi",  cpu = 0.1 },
+        development = { memory = "64Mi",  cpu = 0.1 },
+        production  = { memory = "128Mi", cpu = 0.25 },
+        min = { memory = "32Mi", cpu = 0.05 },
+        max = { memory = "256Mi", cpu = 1 },
+      },
+      read_only = false,  -- mc writes its configuration under $HOME/.mc
+    },
+  },
+  user = nil,
+  capabilities = { },
+  restricted = false,
+  restricted_reason = "the minio image runs as root and its /data is root-owned",
+  connections = {
+    "http://deloc:{secret:password}@{host}:{port:api}",
+    "http://{host}:{port:console}",
+  },
+}
