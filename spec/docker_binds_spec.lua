@@ -105,6 +105,20 @@ describe("docker binds of the user's files", function()
     assert.is_nil((build.container(plan, svc, comp, 1, { root = dir, user_sources = user })))
   end)
 
+  it("binds a secret only from .deloc/secrets/ of the project", function()
+    local plan, svc, comp = plan_with(nil)
+    comp.secrets = { pw = { file = "/run/secrets/web.pw", source = ".deloc/secrets/web.pw" } }
+    local body, err = build.container(plan, svc, comp, 1, { root = dir })
+    assert.is_table(body, err and err.message)
+    assert.same({ dir .. "/.deloc/secrets/web.pw" }, bind_sources(body))
+    for _, bad in ipairs({ "/etc/shadow", ".deloc/secrets/../../../etc/shadow", ".deloc/secrets/..", "../x" }) do
+      comp.secrets.pw.source = bad
+      body, err = build.container(plan, svc, comp, 1, { root = dir })
+      assert.is_nil(body, bad)
+      assert.matches("secret 'pw' of web: '.-' is not a file in %.deloc/secrets/", err.message)
+    end
+  end)
+
   it("stops the change list (apply.decide and apply.diff) with the refusal", function()
     local plan, svc, comp = plan_with(project_mount("/"))
     local actions, err = apply.decide(plan, svc, comp, {}, { root = dir })

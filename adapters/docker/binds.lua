@@ -4,6 +4,8 @@
 --   binds.check(plan) -> true | nil, err
 --   binds.confine(service, key, mount, ctx) -> realpath | nil, err
 --   binds.user_sources(mount_flags) -> { [realpath] = true } | nil, err
+--   binds.secret_source(service, key, secret, ctx) -> path | nil, err
+--     (a secret file is bound only from the project's .deloc/secrets/)
 --
 -- confine is the trust boundary at bind time (build.container calls it for
 -- every mount it turns into a bind): the plan comes back from the recipe
@@ -38,6 +40,16 @@ function M.user_sources(list)
     for _, e in pairs(svc.mounts) do set[e.source] = true end
   end
   return set
+end
+
+-- secret_source(service, key, s, ctx) -> root/.deloc/secrets/NAME | nil, err
+function M.secret_source(service, key, s, ctx)
+  local name = type(s.source) == "string" and s.source:match("^%.deloc/secrets/([^/]+)$")
+  if not name or name == "." or name == ".." or name:find("%c") then
+    return nil, errors.new("CONFIG_INVALID", ("secret '%s' of %s: '%s' is not a file in .deloc/secrets/")
+      :format(key, service, tostring(s.source)))
+  end
+  return (ctx.root or ".") .. "/" .. s.source
 end
 
 -- confine(service, key, m, ctx) -> the source to bind | nil, err

@@ -108,11 +108,6 @@ local function tmpfs_of(list_, chown)
   return any and t or nil
 end
 
-local function join(root, rel)
-  if rel:sub(1, 1) == "/" then return rel end
-  return (root or ".") .. "/" .. rel
-end
-
 local function depends_label(comp)
   local seen, out = {}, {}
   for _, d in ipairs(comp.depends_on or {}) do
@@ -158,7 +153,9 @@ function M.container(plan, service, component, replica, ctx)
   end
   for _, name in ipairs(sorted_keys(comp.secrets)) do
     local s = comp.secrets[name]
-    mounts[#mounts + 1] = { Type = "bind", Source = join(ctx.root, s.source), Target = s.file,
+    local source, err = binds.secret_source(service.name or comp.service, name, s, ctx)
+    if not source then return nil, err end
+    mounts[#mounts + 1] = { Type = "bind", Source = source, Target = s.file,
                             ReadOnly = true }
   end
   -- the user's own files (deloc.mounts): binds, read-only unless asked; the
