@@ -33,8 +33,8 @@ end
 
 -- words the shell may offer after `deloc CMD` for an option's value
 local VALUES = {
-  profile = function() return { "minimal", "development", "production" } end,
-  target = function() return { "docker", "kubernetes" } end,
+  profile = function() return require("deloc.profiles").names end,
+  target = function() return require("deloc.targets").names() end,
   format = function() return { "shell", "dotenv", "json" } end,
 }
 
