@@ -10,13 +10,6 @@ local engine = require("deloc.adapters.docker.engine")
 local backup = require("deloc.adapters.docker.backup")
 local state = require("deloc.state")
 
-local function copy(t)
-  if type(t) ~= "table" then return t end
-  local c = {}
-  for k, v in pairs(t) do c[k] = copy(v) end
-  return setmetatable(c, getmetatable(t))
-end
-
 local function sample_plan()
   return {
     project = "demo", network = "deloc-demo", order = { "postgres", "app" },
@@ -163,8 +156,8 @@ describe("docker convergence decisions", function()
   local pg = plan.services.postgres
   local comp = pg.components.postgres
   local _, hash = build.container(plan, pg, comp, 1, {})
-  local function ctr(state, h, status, replica)
-    return { Id = "id" .. (replica or 1), State = state, Status = status or "Up 1 minute",
+  local function ctr(engine_state, h, status, replica)
+    return { Id = "id" .. (replica or 1), State = engine_state, Status = status or "Up 1 minute",
       Labels = { ["dev.deloc.config-hash"] = h, ["dev.deloc.replica"] = tostring(replica or 1) } }
   end
 
