@@ -5,7 +5,8 @@
 -- what it made again by the labels dev.deloc.project / service / component
 -- in the namespace "deloc-<project>".  Its parts: kubernetes/client.lua,
 -- build.lua (objects from the plan), apply.lua (converge steps), ops.lua
--- (capacity, placement, status, health, logs, scale, removal, endpoints).
+-- (capacity, placement, status, health, logs, scale, removal, endpoints),
+-- exec.lua + ws.lua (pods/exec over a WebSocket), cp.lua (tar over exec).
 --
 --   also: k8s.place(plan, capacity), k8s.objects(plan, root), k8s.namespace(project)
 -- Every call works inside or outside a sched task.
@@ -179,13 +180,13 @@ function M.logs(s, opts)
   return in_task(ops.logs, s.conn, s.project.name, opts.services, opts)
 end
 
-function M.exec()
-  return drivers.unsupported("kubernetes", "exec",
-    "it needs the pods/exec streaming protocol, which deloc does not speak yet; use kubectl exec")
+-- pods/exec over a WebSocket (kubernetes/exec.lua); cp is tar over it.
+function M.exec(s, target, argv, opts)
+  return in_task(require("deloc.adapters.kubernetes.exec").for_driver, s.conn, s.project.name, target, argv, opts)
 end
 
-function M.cp()
-  return drivers.unsupported("kubernetes", "cp", "use kubectl cp")
+function M.cp(s, from, to, opts)
+  return in_task(require("deloc.adapters.kubernetes.cp").for_driver, s.conn, s.project.name, from, to, opts)
 end
 
 -- stop: every Deployment and StatefulSet scaled to 0 (up brings them back);

@@ -8,7 +8,7 @@
  * (adapters/docker/exec.lua), the bytes after the head are pumped here:
  *
  *   conn = stream.connect{url=, unix_socket=, cacert=, cert=, key=,
- *                         timeout=ms} -> conn | nil, err
+ *                         insecure=, timeout=ms} -> conn | nil, err
  *   conn:send(s) -> true | nil, err          all of s, waiting as needed
  *   conn:recv(timeout_ms) -> s | "" (end) | nil, "timeout" | nil, err
  *   conn:unread(s)                           bytes pump() handles first
@@ -167,6 +167,8 @@ static int l_connect(lua_State *L) {
   f->easy_setopt(c->easy, CURLOPT_CONNECT_ONLY, 1L);
   f->easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, timeout);
   f->easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+  /* the upgrade is HTTP/1.1: a TLS server must not be offered h2 (ALPN) */
+  f->easy_setopt(c->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   if (sock)
     f->easy_setopt(c->easy, CURLOPT_UNIX_SOCKET_PATH, sock);
   if (cacert)
@@ -175,6 +177,12 @@ static int l_connect(lua_State *L) {
     f->easy_setopt(c->easy, CURLOPT_SSLCERT, cert);
   if (key)
     f->easy_setopt(c->easy, CURLOPT_SSLKEY, key);
+  lua_getfield(L, 1, "insecure"); /* a kubeconfig's insecure-skip-tls-verify */
+  if (lua_toboolean(L, -1)) {
+    f->easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    f->easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  lua_pop(L, 1);
   CURLcode rc = f->easy_perform(c->easy);
   if (rc != CURLE_OK)
     return push_error(L, "%s: %s", sock ? sock : url, f->easy_strerror(rc));
