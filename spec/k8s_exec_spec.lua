@@ -98,6 +98,19 @@ describe("kubernetes exec against a stand-in API server", function()
     assert.equal(70006, #table.concat(got))
   end)
 
+  it("attached to pipes: stdin streamed then closed, stdout and stderr apart, the exit code", function()
+    local code = ([[
+      local c = { server = %q, describe = function() return "fixture" end }
+      local pod = { metadata = { namespace = "ns", name = "p" } }
+      local r, err = require("deloc.adapters.kubernetes.attach").run(c, pod, "ctr", { "echo" }, { stdin = true })
+      io.stdout:write("\ncode=", tostring(r or err.message))
+    ]]):format(c.server)
+    local r = assert(require("deloc.sys").spawn({ argv = { "./deloc", "-e", code }, stdin = "piped in\n",
+      env = { PATH = os.getenv("PATH"), DELOC_LUA_DIR = os.getenv("DELOC_LUA_DIR") }, timeout = 30 }))
+    assert.equal("piped in\n\ncode=3", r.stdout)
+    assert.equal("err\n", r.stderr)
+  end)
+
   it("says what is wrong: refused, no protocol, no status, v4 with input", function()
     local _, err = exec.capture(c, pod, "ctr", { "forbidden" })
     assert.equal(403, err.status)

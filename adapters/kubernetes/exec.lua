@@ -142,7 +142,7 @@ function M.open(c, path, query)
   return conn, proto
 end
 
-local function exec_query(container, argv, stdin, tty)
+function M.query(container, argv, stdin, tty)
   local http = require("deloc.http")
   local q = {}
   for _, a in ipairs(argv) do q[#q + 1] = "command=" .. http.urlencode(a) end
@@ -192,7 +192,7 @@ end
 function M.capture(c, pod, container, argv, opts)
   opts = opts or {}
   local path = ("/api/v1/namespaces/%s/pods/%s/exec"):format(pod.metadata.namespace, pod.metadata.name)
-  local conn, proto = M.open(c, path, exec_query(container, argv, opts.input ~= nil, false))
+  local conn, proto = M.open(c, path, M.query(container, argv, opts.input ~= nil, false))
   if not conn then return nil, proto end
   if opts.input then
     if proto ~= "v5.channel.k8s.io" then
@@ -244,24 +244,15 @@ function M.for_driver(c, project, target, argv, opts)
     return fail("USAGE", "--workdir is not available for the kubernetes target: pods/exec has no working directory",
       "run 'sh -c \"cd DIR && CMD\"' instead")
   end
-  if opts.tty and not opts.capture then
-    return fail("USAGE", "an interactive terminal is not available for the kubernetes target yet",
-      "add -T (no terminal) to run it with pipes, or use 'kubectl exec -it'")
-  end
+  -- as the Docker driver: without a terminal or stdin the output is collected
+  local capture = opts.capture or not (opts.tty or opts.stdin)
   local pod, container = M.find(c, project, target)
   if not pod then return nil, container end
   argv = with_env(argv, opts.env)
-  if opts.capture then return M.capture(c, pod, container, argv, opts) end
-  -- pipes: our stdin (when it is not a terminal) is read whole and sent,
-  -- the output is written as it comes
-  local input
-  if opts.stdin and not require("deloc.term").isatty("stdin") then input = io.stdin:read("*a") end
-  if input == "" then input = nil end
-  local r, err = M.capture(c, pod, container, argv, { input = input,
-    on_stdout = function(s) io.stdout:write(s); io.stdout:flush() end,
-    on_stderr = function(s) io.stderr:write(s); io.stderr:flush() end })
-  if not r then return nil, err end
-  return { code = r.code }
+  if capture then return M.capture(c, pod, container, argv, opts) end
+  local code, err = require("deloc.adapters.kubernetes.attach").run(c, pod, container, argv, opts)
+  if not code then return nil, err end
+  return { code = code }
 end
 
 return M

@@ -81,10 +81,11 @@ describe("docker: exec and shell #e2e", function()
     assert.equal("shell=sh\n", out)
   end)
 
-  it("says clearly that Kubernetes has no exec yet", function()
-    local code, _, err = deloc({ "exec", "--target", "kubernetes", "box", "true" }, "")
-    assert.equal(2, code)
-    assert.matches("not available for the kubernetes target", err, 1, true)
+  it("on Kubernetes exec needs the cluster: without a kubeconfig it says so", function()
+    local code, _, err = e2e.deloc({ "exec", "--target", "kubernetes", "box", "true" },
+      { cwd = dir, stdin = "", env = { KUBECONFIG = dir .. "/no-kubeconfig" } })
+    assert.equal(3, code, err)
+    assert.matches("no kubeconfig", err, 1, true)
   end)
 
   describe("on a terminal", function()

@@ -14,6 +14,7 @@ local json = require("deloc.json")
 local e2e = dofile("spec/support/e2e.lua")
 local kube = dofile("spec/support/kube.lua")
 local images = dofile("spec/support/images.lua")
+local terminal = dofile("spec/support/terminal.lua")
 
 local KINDS = { "Job", "Deployment", "StatefulSet", "Service", "NetworkPolicy", "RoleBinding", "Role",
                 "Secret", "ConfigMap", "ServiceAccount", "PersistentVolumeClaim", "PodDisruptionBudget", "Pod" }
@@ -36,10 +37,10 @@ describe("kubernetes with a real kubelet: postgres, redis and a scalable web ser
   local build = require("deloc.adapters.kubernetes.build")
   local client = require("deloc.adapters.kubernetes.client")
 
-  local function deloc(args, timeout)
+  local function deloc(args, timeout, stdin)
     local argv = { args[1], "--target", "kubernetes" }
     for i = 2, #args do argv[#argv + 1] = args[i] end
-    return e2e.deloc(argv, { cwd = dir, env = env, timeout = timeout or 400 })
+    return e2e.deloc(argv, { cwd = dir, env = env, timeout = timeout or 400, stdin = stdin })
   end
 
   -- the JSON lines of an --json run: progress events, then the result document
@@ -289,6 +290,103 @@ describe("kubernetes with a real kubelet: postgres, redis and a scalable web ser
     st, out, err = deloc({ "logs", "redis" })
     assert.equal(0, st, err)
     assert.matches("Ready to accept connections", out, 1, true)
+  end)
+
+  it("exec runs in the pod over pods/exec: exit status passed through, stdout and stderr apart", function()
+    local st, out, err = deloc({ "exec", "postgres", "--", "sh", "-c", "echo to-out; echo to-err >&2; exit 7" }, 60, "")
+    assert.equal(7, st, err)
+    assert.equal("to-out\n", out)
+    assert.matches("to-err\n", err, 1, true)
+    assert.is_nil(out:find("to-err", 1, true))
+    -- stdin from a pipe reaches the process, then end of input
+    st, out, err = deloc({ "exec", "redis", "--", "sh", "-c", "cat; echo done" }, 60, "line one\nline two\n")
+    assert.equal(0, st, err)
+    assert.equal("line one\nline two\ndone\n", out)
+    -- the container's own user and tools (postgres runs as uid 999)
+    st, out, err = deloc({ "exec", "postgres", "--", "id", "-u" }, 60, "")
+    assert.equal(0, st, err)
+    assert.equal("999\n", out)
+    -- --env as a prefix; --user cannot be honoured and says so
+    st, out, err = deloc({ "exec", "--env", "GREETING=hi there", "redis", "--", "sh", "-c", "echo $GREETING" }, 60, "")
+    assert.equal(0, st, err)
+    assert.equal("hi there\n", out)
+    local _
+    st, _, err = deloc({ "exec", "--user", "root", "redis", "--", "true" }, 60, "")
+    assert.equal(2, st)
+    assert.matches("--user is not available for the kubernetes target", err, 1, true)
+    -- a missing command is the runtime's error, not a hang
+    st, _, err = deloc({ "exec", "redis", "--", "no-such-command-here" }, 60, "")
+    assert.is_not.equal(0, st, err)
+    st, _, err = deloc({ "exec", "nothere", "--", "true" }, 60, "")
+    assert.is_not.equal(0, st)
+    assert.matches("no service 'nothere'", err, 1, true)
+  end)
+
+  it("exec on a terminal: a tty in the pod of the window's size, the local one restored", function()
+    local t = terminal.new("k8sexec")
+    local ok, perr = pcall(function()
+      t:start(("cd %s && NO_COLOR=1 KUBECONFIG=%s DELOC_IMAGES=%s %s exec --target kubernetes redis sh; "
+        .. "echo EXIT=$?; stty -a; sleep 60"):format(dir, k.kubeconfig, env.DELOC_IMAGES, e2e.bin()))
+      t:wait_for("$", 60)
+      t:type_line("tty; stty size")
+      t:wait_for("30 100", 30)
+      assert.matches("/dev/pts/", t:screen(), 1, true)
+      t:type_line("exit 4")
+      t:wait_for("EXIT=4", 30)
+      local sc = t:screen()
+      assert.matches("[^-]icanon", sc)
+      assert.matches("[^-]echo ", sc)
+    end)
+    t:kill()
+    if not ok then error(perr, 0) end
+  end)
+
+  it("smoke postgres redis passes inside the pods", function()
+    local st, out, err = deloc({ "smoke", "postgres", "redis" }, 300)
+    assert.equal(0, st, err .. out)
+    assert.matches("postgres", out, 1, true)
+    assert.matches("redis", out, 1, true)
+    st, out, err = deloc({ "smoke", "--json", "postgres", "redis" }, 300)
+    assert.equal(0, st, err .. out)
+    local doc = assert(json.decode(out))
+    assert.is_true(doc.passed, out)
+    local passed = {}
+    for _, r in ipairs(doc.smokes) do
+      assert.is_true(r.passed, json.encode(r))
+      passed[r.service] = true
+    end
+    assert.same({ postgres = true, redis = true }, passed)
+  end)
+
+  it("cp copies a tree into a pod and back out (tar over exec), owned by the container's user", function()
+    local src, _ = e2e.tmpdir(), nil
+    local ok, perr = pcall(function()
+      assert(sys.mkdir_p(src .. "/tree/sub"))
+      assert(sys.write_atomic(src .. "/tree/a.txt", "alpha\n"))
+      local big = ("0123456789abcdef"):rep(16384) -- 256 KiB: several WebSocket frames
+      assert(sys.write_atomic(src .. "/tree/sub/big.bin", big))
+      local st, out, err = deloc({ "cp", src .. "/tree", "postgres:/tmp/" }, 120)
+      assert.equal(0, st, err .. out)
+      st, out, err = deloc({ "exec", "postgres", "--", "sh", "-c",
+        "cat /tmp/tree/a.txt; wc -c < /tmp/tree/sub/big.bin; stat -c %u /tmp/tree/a.txt" }, 60, "")
+      assert.equal(0, st, err)
+      assert.equal("alpha\n262144\n999\n", out)
+      -- and back out, under a new name
+      st, out, err = deloc({ "cp", "postgres:/tmp/tree", src .. "/back" }, 120)
+      assert.equal(0, st, err .. out)
+      assert.equal("alpha\n", sys.read_file(src .. "/back/a.txt"))
+      assert.equal(big, sys.read_file(src .. "/back/sub/big.bin"))
+      -- a single file out, into an existing directory
+      st, out, err = deloc({ "cp", "postgres:/tmp/tree/a.txt", src .. "/back/sub" }, 120)
+      assert.equal(0, st, err .. out)
+      assert.equal("alpha\n", sys.read_file(src .. "/back/sub/a.txt"))
+      st, _, err = deloc({ "cp", "postgres:/tmp/nothere", src .. "/x" }, 120)
+      assert.equal(2, st, err)
+      assert.matches("no '/tmp/nothere' in the container", err, 1, true)
+      deloc({ "exec", "postgres", "--", "rm", "-rf", "/tmp/tree" }, 60, "")
+    end)
+    e2e.rmdir(src)
+    if not ok then error(perr, 0) end
   end)
 
   it("scale web=3 runs three ready pods, =1 scales back; postgres cannot be scaled", function()
