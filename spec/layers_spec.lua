@@ -25,6 +25,7 @@ local RULES = {
   { "^deloc%.term$", CORE }, { "^deloc%.array$", CORE }, { "^deloc%.errors$", CORE },
   { "^deloc%.quantity$", CORE }, { "^deloc%.inspect$", CORE }, { "^deloc%.suggest$", CORE },
   { "^deloc%.sched$", CORE }, { "^deloc%.sandbox$", CORE }, { "^deloc%.names$", CORE },
+  { "^deloc%.tar$", CORE },
   { "^deloc%.recipe$", MODEL }, { "^deloc%.registry$", MODEL }, { "^deloc%.project$", MODEL },
   { "^deloc%.profiles$", MODEL }, { "^deloc%.planner$", MODEL }, { "^deloc%.plan%.", MODEL },
   { "^deloc%.health$", MODEL }, { "^deloc%.state$", MODEL }, { "^deloc%.secret_files$", MODEL },

@@ -1,15 +1,15 @@
 -- deloc.adapters.kubernetes.cp: `deloc cp` on Kubernetes, as kubectl does
 -- it: tar over pods/exec (the container needs a tar on its PATH).  The
--- archive is written and read by deloc.adapters.docker.archive's generic
--- pack/unpacker, so a hostile archive from the container is refused the
--- same way (no "..", no absolute names, no link out, nothing followed).
+-- archive is written and read by deloc.tar, as the Docker driver's, so a
+-- hostile archive from the container is refused the same way (no "..", no
+-- absolute names, no link out, nothing followed).
 --
 --   cp.for_driver(c, project, from, to [, opts]) -> summary | nil, err
 --     from/to: a local path or { service=, component=, replica=, path= };
 --     like `docker cp`: into an existing directory under the source's own
 --     name, else as the new name.
 local errors = require("deloc.errors")
-local archive = require("deloc.adapters.docker.archive")
+local archive = require("deloc.tar")
 local exec = require("deloc.adapters.kubernetes.exec")
 
 local M = {}
