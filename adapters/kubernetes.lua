@@ -181,11 +181,19 @@ function M.logs(s, opts)
 end
 
 -- pods/exec over a WebSocket (kubernetes/exec.lua); cp is tar over it.
+-- Without a connection (deloc.commands.exec asks a bare session whether the
+-- verb exists at all) they fail as unreachable, never as a usage error.
+local function unreachable()
+  return nil, errors.new("ENGINE_UNAVAILABLE", "not connected to the Kubernetes API server")
+end
+
 function M.exec(s, target, argv, opts)
+  if not s.conn then return unreachable() end
   return in_task(require("deloc.adapters.kubernetes.exec").for_driver, s.conn, s.project.name, target, argv, opts)
 end
 
 function M.cp(s, from, to, opts)
+  if not s.conn then return unreachable() end
   return in_task(require("deloc.adapters.kubernetes.cp").for_driver, s.conn, s.project.name, from, to, opts)
 end
 
