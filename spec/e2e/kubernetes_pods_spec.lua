@@ -322,7 +322,7 @@ describe("kubernetes with a real kubelet: postgres, redis and a scalable web ser
     assert.matches("no service 'nothere'", err, 1, true)
   end)
 
-  it("exec on a terminal: a tty in the pod of the window's size, the local one restored", function()
+  it("exec on a terminal: a tty in the pod of the window's size, resized with it, the local one restored", function()
     local t = terminal.new("k8sexec")
     local ok, perr = pcall(function()
       t:start(("cd %s && NO_COLOR=1 KUBECONFIG=%s DELOC_IMAGES=%s %s exec --target kubernetes redis sh; "
@@ -331,6 +331,10 @@ describe("kubernetes with a real kubelet: postgres, redis and a scalable web ser
       t:type_line("tty; stty size")
       t:wait_for("30 100", 30)
       assert.matches("/dev/pts/", t:screen(), 1, true)
+      t:resize(120, 40) -- SIGWINCH: the new size goes on channel 4
+      sys.sleep(0.5)
+      t:type_line("stty size")
+      t:wait_for("40 120", 30)
       t:type_line("exit 4")
       t:wait_for("EXIT=4", 30)
       local sc = t:screen()
