@@ -60,35 +60,11 @@ function M.stat(c, id, cpath)
   return { name = st.name, size = st.size, mode = mode, dir = mode >= 2 ^ 31 }
 end
 
-local function basename(p)
-  return (p:gsub("/+$", ""):match("([^/]*)$"))
-end
-
-local function dirname(p)
-  p = p:gsub("/+$", "")
-  local d = p:match("^(.*)/[^/]*$")
-  if d == nil then return "." end
-  if d == "" then return "/" end
-  return d
-end
+local basename, dirname = tarlib.basename, tarlib.dirname
 
 function M.copy_from(c, id, cpath, local_path, opts)
   opts = opts or {}
-  local st = fsat().lstat(local_path)
-  local dir, rename
-  if st and st.type == "directory" then
-    dir, rename = local_path, nil
-  else
-    if st and st.type == "symlink" then
-      return nil, errors.new("USAGE", ("'%s' is a symbolic link: deloc cp does not write through one"):format(local_path))
-    end
-    dir, rename = dirname(local_path), basename(local_path)
-    local pst = fsat().lstat(dir)
-    if not pst or pst.type ~= "directory" then
-      return nil, errors.new("USAGE", ("no directory '%s' to copy into"):format(dir))
-    end
-  end
-  local u, err = M.unpacker(dir, rename, { on_progress = opts.on_progress })
+  local u, err = tarlib.unpack_to(local_path, { on_progress = opts.on_progress })
   if not u then return nil, err end
   local uerr
   local res
@@ -145,13 +121,8 @@ function M.copy_to(c, id, local_path, cpath, opts)
   owner, query, err = M.owner(c, id)
   if err then return nil, err end
   query.path = into
-  local summary = { files = 0, bytes = 0 }
-  local tar
-  tar, err = M.pack(local_path, name, { uid = owner.uid, gid = owner.gid, on_file = function(rel, size)
-    summary.files, summary.bytes = summary.files + 1, summary.bytes + size
-    if opts.on_progress then opts.on_progress(summary.bytes, rel) end
-  end })
-  if not tar then return nil, err end
+  local tar, summary = tarlib.pack_for_copy(local_path, name, owner, opts.on_progress)
+  if not tar then return nil, summary end
   local ok
   ok, err = c:put("/containers/" .. id .. "/archive", query, tar,
     "application/x-tar")

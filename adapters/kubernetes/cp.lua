@@ -9,24 +9,14 @@
 --     like `docker cp`: into an existing directory under the source's own
 --     name, else as the new name.
 local errors = require("deloc.errors")
-local archive = require("deloc.tar")
+local tar = require("deloc.tar")
 local exec = require("deloc.adapters.kubernetes.exec")
 
 local M = {}
 
 local function fsat() return require("deloc.native.fsat") end
 
-local function basename(p)
-  return (p:gsub("/+$", ""):match("([^/]*)$"))
-end
-
-local function dirname(p)
-  p = p:gsub("/+$", "")
-  local d = p:match("^(.*)/[^/]*$")
-  if d == nil then return "." end
-  if d == "" then return "/" end
-  return d
-end
+local basename, dirname = tar.basename, tar.dirname
 
 local function usage(msg) return nil, errors.new("USAGE", msg) end
 
@@ -44,19 +34,7 @@ function M.copy_from(c, pod, ctr, cpath, local_path, opts)
   if basename(cpath) == "" or basename(cpath) == "." or basename(cpath) == ".." then
     return usage(("'%s': name a file or directory in the container"):format(cpath))
   end
-  local st = fsat().lstat(local_path)
-  local dir, rename
-  if st and st.type == "directory" then
-    dir = local_path
-  else
-    if st and st.type == "symlink" then
-      return usage(("'%s' is a symbolic link: deloc cp does not write through one"):format(local_path))
-    end
-    dir, rename = dirname(local_path), basename(local_path)
-    local pst = fsat().lstat(dir)
-    if not pst or pst.type ~= "directory" then return usage(("no directory '%s' to copy into"):format(dir)) end
-  end
-  local u, err = archive.unpacker(dir, rename, { on_progress = (opts or {}).on_progress })
+  local u, err = tar.unpack_to(local_path, { on_progress = (opts or {}).on_progress })
   if not u then return nil, err end
   local uerr
   local r
@@ -104,15 +82,10 @@ function M.copy_to(c, pod, ctr, local_path, cpath, opts)
   local who
   who, err = owner(c, pod, ctr)
   if not who then return nil, err end
-  local summary = { files = 0, bytes = 0 }
-  local tar
-  tar, err = archive.pack(local_path, name, { uid = who.uid, gid = who.gid, on_file = function(rel, size)
-    summary.files, summary.bytes = summary.files + 1, summary.bytes + size
-    if opts.on_progress then opts.on_progress(summary.bytes, rel) end
-  end })
-  if not tar then return nil, err end
+  local archive, summary = tar.pack_for_copy(local_path, name, who, opts.on_progress)
+  if not archive then return nil, summary end
   local r
-  r, err = exec.capture(c, pod, ctr, { "tar", "xf", "-", "-C", into }, { input = tar })
+  r, err = exec.capture(c, pod, ctr, { "tar", "xf", "-", "-C", into }, { input = archive })
   if not r then return nil, err end
   if r.code ~= 0 then
     if r.stderr:find("Read%-only file system") then

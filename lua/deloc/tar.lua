@@ -15,6 +15,9 @@
 --     of what is being unpacked are refused (links are skipped and listed in
 --     summary.skipped; bad names stop it); nothing at the destination is
 --     followed (deloc.native.fsat); set-id bits are dropped.
+--   tar.unpack_to(local_path [, opts]) -> u   where `cp` out lands
+--   tar.pack_for_copy(path, name, owner [, on_progress]) -> tar, summary
+--   tar.basename(path), tar.dirname(path)
 local errors = require("deloc.errors")
 
 local M = {}
@@ -324,6 +327,50 @@ function Unpacker:finish()
   end
   self.root:close()
   return self.summary
+end
+
+
+-- ---- every target's cp ----
+
+-- tar.pack_for_copy(path, name, owner [, on_progress]) -> tar, summary | nil, err
+-- what `cp` in sends: owned by owner = { uid=, gid= }, on_progress(bytes, rel)
+function M.pack_for_copy(path, name, owner, on_progress)
+  local summary = { files = 0, bytes = 0 }
+  local tar, err = M.pack(path, name, { uid = owner.uid, gid = owner.gid, on_file = function(rel, size)
+    summary.files, summary.bytes = summary.files + 1, summary.bytes + size
+    if on_progress then on_progress(summary.bytes, rel) end
+  end })
+  if not tar then return nil, err end
+  return tar, summary
+end
+
+function M.basename(p)
+  return (p:gsub("/+$", ""):match("([^/]*)$"))
+end
+
+function M.dirname(p)
+  p = p:gsub("/+$", "")
+  local d = p:match("^(.*)/[^/]*$")
+  if d == nil then return "." end
+  if d == "" then return "/" end
+  return d
+end
+
+-- tar.unpack_to(local_path [, opts]) -> unpacker | nil, err: like `docker cp`,
+-- into an existing directory under the archive's own name, else as local_path
+-- (its directory must exist; a symbolic link there is not written through)
+function M.unpack_to(local_path, opts)
+  local st = fsat().lstat(local_path)
+  if st and st.type == "directory" then return M.unpacker(local_path, nil, opts) end
+  if st and st.type == "symlink" then
+    return nil, errors.new("USAGE", ("'%s' is a symbolic link: deloc cp does not write through one"):format(local_path))
+  end
+  local dir = M.dirname(local_path)
+  local pst = fsat().lstat(dir)
+  if not pst or pst.type ~= "directory" then
+    return nil, errors.new("USAGE", ("no directory '%s' to copy into"):format(dir))
+  end
+  return M.unpacker(dir, M.basename(local_path), opts)
 end
 
 return M
