@@ -92,7 +92,9 @@ function M.run(opts, rest)
   local timeout, err = cmdutil.duration(opts.timeout, 300)
   if not timeout then return nil, err end
   local s
-  s, err = cmdutil.open(opts, { lock = true, progress = true })
+  -- lazy: the container list, the first request, settles the engine; a
+  -- /_ping first would only add a round trip to every (even no-op) up
+  s, err = cmdutil.open(opts, { lock = true, progress = true, lazy = true })
   if not s then return nil, err end
   local wait = opts.wait
   if wait == nil then wait = term.isatty("stdout") end
