@@ -117,6 +117,9 @@ CTESTS := $(patsubst spec/c/test_%.c,$(BUILD)/test_%,$(wildcard spec/c/test_*.c)
 $(BUILD)/test_%: spec/c/test_%.c src/%.c $(BUILD)/flags | $(BUILD)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(filter-out -Wl$(COMMA)%,$(LDFLAGS)) -o $@ $< src/$*.c $(LIBDIR)/libyaml.a -lm
 COMMA := ,
+# sys_at's walk also needs sys.c's messages and sys_fs.c's lock.
+$(BUILD)/test_sys_at: spec/c/test_sys_at.c src/sys_at.c src/sys.c src/sys_fs.c $(BUILD)/flags | $(BUILD)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(filter-out -Wl$(COMMA)%,$(LDFLAGS)) -o $@ $< src/sys_at.c src/sys.c src/sys_fs.c -lm
 
 ctest: $(CTESTS)
 

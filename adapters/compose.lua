@@ -71,6 +71,10 @@ local function tmpfs_list(list)
   for _, e in ipairs(list or {}) do
     local path, size = e, nil
     if type(e) == "table" then path, size = e.path, e.size end
+    -- "PATH:OPTIONS": a ':' or ',' in the path would add mount options
+    if type(path) ~= "string" or not path:match("^/[%w._/@+-]*$") then
+      error(("compose: tmpfs path %q is not a plain absolute path"):format(tostring(path)), 0)
+    end
     local o = path .. ":rw,nosuid,nodev"
     if size then o = o .. ",size=" .. math.floor(size) end
     out[#out + 1] = o
@@ -273,12 +277,14 @@ function M.document(plan, opts)
   return doc
 end
 
+-- The comment block on top; the plan's text in it is escaped (comment_text).
 local function header(plan)
+  local project, profile = yaml.comment_text(plan.project), yaml.comment_text(plan.profile)
   return table.concat({
-    M.MARKER .. " from the plan of project '" .. plan.project .. "' (profile "
-      .. tostring(plan.profile) .. "); 'deloc generate compose' writes it again.",
+    ("%s from the plan of project '%s' (profile %s); 'deloc generate compose' writes it again.")
+      :format(M.MARKER, project, profile),
     "# Secrets are files under .deloc/secrets (never values here); limits, health checks",
-    "# and ordering are the planned ones.  Start: docker compose -p " .. plan.project .. " up -d",
+    "# and ordering are the planned ones.  Start: docker compose -p " .. project .. " up -d",
     "",
   }, "\n")
 end

@@ -71,10 +71,19 @@ end
 
 function M.describe() return nil end
 
+-- The --mount sources as this process resolved them: the only binds a plan
+-- may name outside the project (the plan itself is the sandbox's answer).
+local function user_sources(s)
+  return require("deloc.adapters.docker.binds").user_sources((s.opts or {}).mount)
+end
+
 function M.diff(s, plan)
   local ex, err = existing(s)
   if not ex then return nil, err end
-  return apply.diff(plan, ex, { root = s.project.dir or ".", podman = s.conn.podman })
+  local user
+  user, err = user_sources(s)
+  if not user then return nil, err end
+  return apply.diff(plan, ex, { root = s.project.dir or ".", podman = s.conn.podman, user_sources = user })
 end
 
 function M.apply(s, plan, changes, opts)
@@ -82,12 +91,15 @@ function M.apply(s, plan, changes, opts)
   local ex, err = existing(s)
   if not ex then return nil, err end
   local sub = opts.only and apply.subplan(plan, opts.only) or plan
+  local user
+  user, err = user_sources(s)
+  if not user then return nil, err end
   s.cache.existing = nil -- what runs changes now
   return in_task(apply.run, s.conn, sub, {
     root = s.project.dir or ".", on_event = s.emit, tick = s.tick, wait = opts.wait,
     timeout = opts.timeout, remove_orphans = opts.remove_orphans, rollback = opts.rollback,
     partial = opts.partial or opts.only ~= nil, existing = ex, known_ready = opts.known_ready,
-    changes = changes,
+    changes = changes, user_sources = user,
   })
 end
 

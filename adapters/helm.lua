@@ -8,7 +8,7 @@
 -- The objects are deloc.k8s.objects' (the Kubernetes driver applies the
 -- same ones); this file only decides which of their values become chart
 -- values.  It hands the builder parameters that return placeholders
--- (`__DELOC_V7__`), dumps each object with the YAML dumper and then swaps
+-- (`__DELOC0_V7__`: a tag no plan string holds), dumps each object with the YAML dumper and then swaps
 -- the placeholders for template actions:
 --   images, replicas, resources, Service ports -> .Values.services.<svc>[.<comp>]
 --   labels and selectors -> the _helpers.tpl templates (recommended
@@ -64,9 +64,22 @@ local function order_keys(t)
   end
 end
 
+-- helm.template_escape(text) -> text where every "{{" is template output,
+-- not an action: what the plan says stays data in a template file.
+function M.template_escape(text)
+  return (text:gsub("{{", '{{ "{{" }}'))
+end
+
+-- A comment line for a template file: escaped for YAML and for templates.
+local function template_comment(text)
+  return "# " .. M.template_escape(yaml.comment_text(text)) .. "\n"
+end
+
 -- Go template string literal
 local function lit(s)
-  return '"' .. tostring(s):gsub('\\', '\\\\'):gsub('"', '\\"') .. '"'
+  local body = tostring(s):gsub('\\', '\\\\'):gsub('"', '\\"')
+    :gsub("[^\32-\126]", function(c) return ("\\x%02x"):format(c:byte()) end)
+  return '"' .. body .. '"'
 end
 
 local function index_expr(path)
@@ -84,12 +97,33 @@ local function set_path(t, path, value)
   t[path[#path]] = value
 end
 
+-- Every string in the plan (keys and values), joined: what the placeholder
+-- tag must not occur in.
+local function plan_text(v, out, seen)
+  if type(v) == "string" then
+    out[#out + 1] = v
+  elseif type(v) == "table" and not seen[v] then
+    seen[v] = true
+    for k, x in pairs(v) do plan_text(k, out, seen); plan_text(x, out, seen) end
+  end
+  return out
+end
+
+-- A placeholder tag no string of the plan contains ("__DELOC0_", "__DELOC1_"
+-- ...): plan text that looks like a placeholder stays text.
+local function placeholder_tag(plan)
+  local all = table.concat(plan_text(plan, {}, {}), "\0")
+  local n = 0
+  while all:find(("__DELOC%d_"):format(n), 1, true) do n = n + 1 end
+  return ("__DELOC%d_"):format(n)
+end
+
 -- Parameters for deloc.k8s.objects that leave template placeholders.
-local function chart_params(chart)
-  local p = { subs = {}, n = 0 }
+local function chart_params(plan, chart)
+  local p = { subs = {}, n = 0, tag = placeholder_tag(plan) }
   local function slot(kind, text)
     p.n = p.n + 1
-    local id = ("__DELOC_%s%d__"):format(kind, p.n)
+    local id = ("%s%s%d__"):format(p.tag, kind, p.n)
     p.subs[id] = text
     return id
   end
@@ -127,12 +161,12 @@ end
 
 -- A line holding a block or labels placeholder, as template actions.
 local function rewrite_line(p, line)
-  local indent, dash, key, id = line:match("^( *)(%-? ?)([^%s:]+): (__DELOC_B%d+__)$")
+  local indent, dash, key, id = line:match("^( *)(%-? ?)([^%s:]+): (" .. p.tag .. "B%d+__)$")
   if id then
     return indent .. dash .. key .. ":\n"
       .. ("%s{{- %s | nindent %d }}"):format(indent, p.subs[id], #indent + #dash + 2)
   end
-  local lindent, lid = line:match("^( *)(__DELOC_L%d+__): x$")
+  local lindent, lid = line:match("^( *)(" .. p.tag .. "L%d+__): x$")
   if lid then return ("%s{{- %s | nindent %d }}"):format(lindent, p.subs[lid], #lindent) end
   return line
 end
@@ -141,7 +175,7 @@ end
 local function rewrite_lines(p, text)
   local out, pos = {}, 1
   while true do
-    local s = text:find("__DELOC_[BL]%d+__", pos)
+    local s = text:find(p.tag .. "[BL]%d+__", pos)
     if not s then break end
     local ls = s
     while ls > pos and text:byte(ls - 1) ~= 10 do ls = ls - 1 end
@@ -163,10 +197,10 @@ local function template_text(p, obj)
   local text, err = yaml.dump(obj)
   if not text then return nil, err end
   -- text of the plan is data, not template
-  text = text:gsub("{{", '{{ "{{" }}')
+  text = M.template_escape(text)
   text = rewrite_lines(p, text)
-  text = text:gsub("__DELOC_V%d+__", p.subs)
-  if text:find("__DELOC_") then return nil, "helm: a value reference was left in a template" end
+  text = text:gsub(p.tag .. "V%d+__", p.subs)
+  if text:find(p.tag, 1, true) then return nil, "helm: a value reference was left in a template" end
   return text
 end
 
@@ -254,8 +288,10 @@ local function chart_yaml(plan, chart)
     version = "0.1.0",
     annotations = { ["deloc.dev/profile"] = tostring(plan.profile) },
   }, { "apiVersion", "name", "description", "type", "version", "annotations" })
-  return M.MARKER .. " from the plan of project '" .. plan.project .. "'; 'deloc generate helm' writes it again.\n"
-    .. assert(yaml.dump(doc))
+  local text, err = yaml.dump(doc)
+  if not text then return nil, err end
+  return ("%s from the plan of project '%s'; 'deloc generate helm' writes it again.\n")
+      :format(M.MARKER, yaml.comment_text(plan.project)) .. text
 end
 
 local function file_name(obj)
@@ -282,25 +318,30 @@ function M.render(plan, opts)
   end
   opts = opts or {}
   local chart = objects.dns(plan.project)
-  local p = chart_params(chart)
+  local p = chart_params(plan, chart)
   local files = {}
-  files["Chart.yaml"] = chart_yaml(plan, chart)
+  local err
+  files["Chart.yaml"], err = chart_yaml(plan, chart)
+  if not files["Chart.yaml"] then return nil, err end
   files["templates/_helpers.tpl"] = helpers(chart)
 
   local values = values_of(plan)
   values.secrets = secret_values(plan)
   values.networkPolicy = { enabled = true }
   values.waitImages = { tcp = objects.WAIT_IMAGE, kubectl = objects.KUBECTL_IMAGE }
-  local vtext, err = yaml.dump(values)
+  local vtext
+  vtext, err = yaml.dump(values)
   if not vtext then return nil, err end
-  files["values.yaml"] = VALUES_HEADER:format(tostring(plan.profile)) .. vtext
+  files["values.yaml"] = VALUES_HEADER:format(yaml.comment_text(plan.profile)) .. vtext
   for _, profile in ipairs(sorted_keys(opts.plans)) do
     local pv = { services = values_of(plan, opts.plans[profile]).services }
     local t
     t, err = yaml.dump(pv)
     if not t then return nil, err end
-    files[("values-%s.yaml"):format(objects.dns(profile))] =
-      ("# Generated by deloc: sizes for profile %s (helm install -f values-%s.yaml ...)\n"):format(profile, profile) .. t
+    local file = objects.dns(profile)
+    files[("values-%s.yaml"):format(file)] =
+      ("# Generated by deloc: sizes for profile %s (helm install -f values-%s.yaml ...)\n")
+        :format(yaml.comment_text(profile), file) .. t
   end
 
   local notes = { "{{ .Chart.Name }} ({{ .Release.Name }}): the stack deloc planned.", "" }
@@ -317,8 +358,8 @@ function M.render(plan, opts)
     local ann = obj.metadata.annotations
     local reason = ann and ann[objects.ANNOTATION_NOT_RESTRICTED]
     if reason then
-      text = ('# %s does not run under Pod Security "restricted": %s\n'):format(obj.metadata.name,
-        reason:gsub("\n", " ")) .. text
+      text = template_comment(('%s does not run under Pod Security "restricted": %s')
+        :format(obj.metadata.name, reason)) .. text
     end
     if obj.kind == "NetworkPolicy" then
       text = "{{- if .Values.networkPolicy.enabled }}\n" .. text .. "{{- end }}\n"
@@ -326,7 +367,8 @@ function M.render(plan, opts)
     local name = file_name(obj)
     files[name] = files[name] and (files[name] .. "---\n" .. text) or text
     if obj.kind == "Service" then
-      notes[#notes + 1] = ("  %s: kubectl port-forward svc/%s ..."):format(obj.metadata.name, obj.metadata.name)
+      local svc = M.template_escape(yaml.comment_text(obj.metadata.name))
+      notes[#notes + 1] = ("  %s: kubectl port-forward svc/%s ..."):format(svc, svc)
     end
   end
   files["templates/NOTES.txt"] = table.concat(notes, "\n") .. "\n"

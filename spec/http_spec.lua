@@ -243,13 +243,27 @@ describe("deloc.http", function()
       local path = server.dead_socket(dir)
       finally(function() os.remove(path); os.remove(dir) end)
       local elapsed, resp, err, kind = timed(function()
-        return http.request({ url = "http://localhost/info", unix_socket = path })
+        return http.request({ url = "http://localhost/info", unix_socket = path, retry = false })
       end)
       assert.is_nil(resp)
       assert.equal(("http://localhost/info: cannot connect to unix socket '%s': connection refused")
         :format(path), err)
       assert.equal("connect", kind)
       assert.is_true(elapsed < 1)
+    end)
+
+    it("tries a refused connection 3 times (nothing was sent), then reports it", function()
+      local dir = server.tempdir()
+      local path = server.dead_socket(dir)
+      finally(function() os.remove(path); os.remove(dir) end)
+      local elapsed, resp, err, kind = timed(function()
+        return http.request({ url = "http://localhost/info", method = "POST", body = "x", unix_socket = path })
+      end)
+      assert.is_nil(resp)
+      assert.matches("connection refused", err, 1, true)
+      assert.equal("connect", kind)
+      local waited = http.RETRY_DELAYS[1] + http.RETRY_DELAYS[2]
+      assert.is_true(elapsed >= waited and elapsed < waited + 2, "took " .. elapsed)
     end)
 
     it("reports a missing unix socket", function()
@@ -270,12 +284,62 @@ describe("deloc.http", function()
 
     it("reports a server that closes mid-body", function()
       local elapsed, resp, err, kind = timed(function()
-        return http.request({ url = tcp.url("/close") })
+        return http.request({ url = tcp.url("/close"), retry = false })
       end)
       assert.is_nil(resp)
       assert.equal(tcp.url("/close") .. ": transfer closed with 990 bytes remaining to read", err)
       assert.equal("protocol", kind)
       assert.is_true(elapsed < 1)
+    end)
+
+    it("tries a GET again after a busy answer or a cut body, and answers with the try that worked", function()
+      local key = tostring(sys.now())
+      local resp = assert(http.request({ url = tcp.url("/flaky?status=503&fail=2&key=a" .. key) }))
+      assert.equal(200, resp.status)
+      assert.equal("try 3\n", resp.body)
+      resp = assert(http.request({ url = tcp.url("/flaky?mode=close&fail=1&key=b" .. key) }))
+      assert.equal("try 2\n", resp.body)
+      -- a third failure is the answer
+      resp = assert(http.request({ url = tcp.url("/flaky?status=502&fail=3&key=c" .. key) }))
+      assert.equal(502, resp.status)
+      -- 500 is an answer, not a busy server
+      resp = assert(http.request({ url = tcp.url("/flaky?status=500&fail=1&key=d" .. key) }))
+      assert.equal(500, resp.status)
+    end)
+
+    it("never sends a POST, PUT or DELETE twice", function()
+      local key = tostring(sys.now())
+      for _, m in ipairs({ "POST", "PUT", "DELETE" }) do
+        local resp = assert(http.request({ url = tcp.url("/flaky?status=503&fail=1&key=" .. m .. key), method = m,
+          body = "x" }))
+        assert.equal(503, resp.status, m)
+        local r2, err = http.request({ url = tcp.url("/flaky?mode=close&fail=1&key=c" .. m .. key), method = m,
+          body = "x" })
+        assert.is_nil(r2, m)
+        assert.matches("transfer closed", err, 1, true)
+      end
+    end)
+
+    it("keeps a streamed request's error answer out of on_data, in resp.body, and retries a busy one",
+      function()
+      local got = {}
+      local resp = assert(http.request({ url = tcp.url("/status/404"), on_data = function(c) got[#got + 1] = c end }))
+      assert.equal(404, resp.status)
+      assert.equal("status 404\n", resp.body)
+      assert.same({}, got)
+      resp = assert(http.request({ url = tcp.url("/flaky?status=503&fail=1&key=st" .. sys.now()),
+        on_data = function(c) got[#got + 1] = c end }))
+      assert.equal(200, resp.status)
+      assert.equal("try 2\n", table.concat(got))
+    end)
+
+    it("does not try a streamed GET again once chunks were handed on", function()
+      local got = {}
+      local resp, err = http.request({ url = tcp.url("/flaky?mode=close&fail=1&key=s" .. sys.now()),
+        on_data = function(c) got[#got + 1] = c end })
+      assert.is_nil(resp)
+      assert.matches("transfer closed", err, 1, true)
+      assert.equal("cut", table.concat(got))
     end)
 
     it("gives up on a slow server at the timeout", function()
@@ -286,6 +350,21 @@ describe("deloc.http", function()
       assert.matches("^" .. tcp.url("/slow"):gsub("%p", "%%%0") .. "%?delay=5: operation timed out after", err)
       assert.equal("timeout", kind)
       assert.is_true(elapsed >= 0.29 and elapsed < 1.5, "took " .. elapsed)
+    end)
+
+    it("has no total timeout for a stream, and an idle_timeout for a stalled one", function()
+      -- 5 chunks 0.3 s apart: longer than `timeout` would allow a plain request
+      local got = {}
+      local resp = assert(http.request({ url = tcp.url("/stream?n=5&delay=0.3"),
+        on_data = function(c) got[#got + 1] = c end, idle_timeout = 2 }))
+      assert.equal(200, resp.status)
+      assert.equal(5, #got)
+      local elapsed, r2, err, kind = timed(function()
+        return http.request({ url = tcp.url("/slow?delay=5"), on_data = function() end, idle_timeout = 1 })
+      end)
+      assert.is_nil(r2)
+      assert.equal("timeout", kind, err)
+      assert.is_true(elapsed >= 0.9 and elapsed < 3, "took " .. elapsed)
     end)
 
     it("caps the body with max_body", function()

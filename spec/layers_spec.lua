@@ -24,7 +24,7 @@ local RULES = {
   { "^deloc%.http$", CORE }, { "^deloc%.dag$", CORE }, { "^deloc%.pack$", CORE },
   { "^deloc%.term$", CORE }, { "^deloc%.array$", CORE }, { "^deloc%.errors$", CORE },
   { "^deloc%.quantity$", CORE }, { "^deloc%.inspect$", CORE }, { "^deloc%.suggest$", CORE },
-  { "^deloc%.sched$", CORE }, { "^deloc%.sandbox$", CORE },
+  { "^deloc%.sched$", CORE }, { "^deloc%.sandbox$", CORE }, { "^deloc%.names$", CORE },
   { "^deloc%.recipe$", MODEL }, { "^deloc%.registry$", MODEL }, { "^deloc%.project$", MODEL },
   { "^deloc%.profiles$", MODEL }, { "^deloc%.planner$", MODEL }, { "^deloc%.plan%.", MODEL },
   { "^deloc%.health$", MODEL }, { "^deloc%.state$", MODEL }, { "^deloc%.secret_files$", MODEL },

@@ -15,6 +15,7 @@
 #define STREAM_HIGH_WATER (1u << 20)
 /* Response headers past this are a broken or hostile server. */
 #define HEAD_MAX (256u << 10)
+#define ERROR_BODY_MAX (64u << 10) /* an error answer of a stream, kept */
 
 static int fail(char *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -143,9 +144,35 @@ static void buf_free(struct dl_http_buf *b) {
 
 /* ---- libcurl callbacks: C buffers only, never Lua ---- */
 
+/* The status of the answer whose headers are in h ("HTTP/1.1 503 ..."), 0
+ * when unknown. */
+static int head_status(const struct dl_http_buf *h) {
+  size_t i = 0;
+  while (i < h->len && h->p[i] != ' ')
+    i++;
+  int st = 0;
+  for (size_t k = i + 1; k < i + 4; k++) {
+    if (k >= h->len || h->p[k] < '0' || h->p[k] > '9')
+      return 0;
+    st = st * 10 + (h->p[k] - '0');
+  }
+  return st;
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   struct dl_http_req *r = ud;
   size_t len = size * n;
+  /* An error answer is not the stream: its body (the reason) is kept for
+   * resp.body, up to ERROR_BODY_MAX, and nothing reaches on_data. */
+  if (r->stream && head_status(&r->head) >= 400) {
+    size_t room =
+        r->body.len < ERROR_BODY_MAX ? ERROR_BODY_MAX - r->body.len : 0;
+    if (buf_add(&r->body, p, len < room ? len : room) != 0) {
+      snprintf(r->why, sizeof r->why, "out of memory");
+      return 0;
+    }
+    return len;
+  }
   if (r->max_body && r->received + len > r->max_body) {
     snprintf(r->why, sizeof r->why, "response body larger than %zu bytes",
              r->max_body);
@@ -346,6 +373,10 @@ static int configure(const struct dl_http_curl *c, struct dl_http_req *r,
     SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
   if (o->connect_timeout_ms > 0)
     SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+  if (o->idle_timeout_s > 0) { /* a stalled peer: under 1 byte/s that long */
+    SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+    SET(CURLOPT_LOW_SPEED_TIME, o->idle_timeout_s);
+  }
   if (o->cacert)
     SET(CURLOPT_CAINFO, o->cacert);
   if (o->cert)

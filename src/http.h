@@ -90,6 +90,7 @@ struct dl_http_opts {
   const char *const *headers; /* "Name: value" lines */
   size_t nheaders;
   long timeout_ms, connect_timeout_ms; /* 0: none (connect: libcurl's 300 s) */
+  long idle_timeout_s; /* > 0: fail when no byte came for this long (0: none) */
   size_t max_body;
   int insecure, stream, follow;
 };

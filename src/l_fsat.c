@@ -1,18 +1,17 @@
-/* deloc.native.fsat: file operations confined to a directory, for unpacking
- * archives someone else wrote (deloc cp) and packing a build context.
- *
- * Every path is relative to a root opened once; each of its directories is
- * opened with openat(O_NOFOLLOW | O_DIRECTORY), one component at a time, so
- * a symbolic link — one that was there, or one the archive made a moment
- * ago — is never followed out of the root, and "..", "." and empty
- * components are refused outright.
+/* deloc.native.fsat: a handle on a directory for unpacking archives someone
+ * else wrote (deloc cp) and packing a build context.  The walk below the root
+ * (one O_NOFOLLOW component at a time, "..", "." and empty components
+ * refused) is src/sys_at.c's, shared with sys.at(root); this file only moves
+ * arguments and results across.
  *
  *   root = fsat.open(dir) -> root | nil, err
- *   root:mkdir(rel, mode) -> true | nil, err     (an existing directory is
- * fine) root:create(rel, mode) -> file | nil, err    (a file or link there is
- * replaced) file:write(s) -> true | nil, err;  file:close(mtime) -> true | nil,
- * err root:symlink(rel, target) -> true | nil, err (target is stored, not
- * followed) root:link(rel, existing_rel) -> true | nil, err root:close()
+ *   root:mkdir(rel [, mode]) -> true | nil, err  (an existing directory is
+ * fine) root:create(rel [, mode]) -> file | nil, err (a file or link there is
+ *                                                 replaced)
+ *   root:symlink(rel, target) -> true | nil, err (target stored, not followed)
+ *   root:link(rel, existing_rel) -> true | nil, err
+ *   root:close()
+ *   file:write(s) -> true | nil, err;  file:close([mtime]) -> true | nil, err
  *   fsat.lstat(path) -> { type=, mode=, size=, mtime=, uid=, gid= } | nil, err
  *     type: "file" | "directory" | "symlink" | "other"
  *   fsat.readlink(path) -> target | nil, err */
@@ -24,237 +23,127 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "sys.h"
 
 #define ROOT_MT "deloc.fsat.root"
 #define FILE_MT "deloc.fsat.file"
 
+/* A root keeps its path for messages; a file keeps the path it was created
+ * at.  Both own one fd, -1 once closed. */
 struct fd_box {
   int fd;
+  char path[PATH_MAX];
 };
 
-static int fail(lua_State *L, const char *what, const char *path) {
+static int push_error(lua_State *L, const char *err) {
   lua_pushnil(L);
-  lua_pushfstring(L, "%s '%s': %s", what, path, strerror(errno));
+  lua_pushstring(L, err);
   return 2;
 }
 
-static int refuse(lua_State *L, const char *why, const char *path) {
-  lua_pushnil(L);
-  lua_pushfstring(L, "refused '%s': %s", path, why);
-  return 2;
+static int push_fail(lua_State *L, const char *what, const char *path, int e) {
+  char err[DL_SYS_ERRLEN];
+  dl_sys_fail(err, what, path, e);
+  return push_error(L, err);
 }
 
-/* Opens the directory holding rel's last component without following links
- * and leaves that component in *leaf; -1 with errno, -2 for a bad path. */
-static int open_parent(int root, const char *rel, char *leaf, size_t leafcap) {
-  char buf[PATH_MAX];
-  if (rel[0] == '/' || strlen(rel) >= sizeof buf)
-    return -2;
-  strcpy(buf, rel);
-  size_t n = strlen(buf);
-  while (n > 1 && buf[n - 1] == '/')
-    buf[--n] = '\0';
-  int dir = dup(root);
-  if (dir < 0)
-    return -1;
-  char *p = buf;
-  for (;;) {
-    char *slash = strchr(p, '/');
-    if (slash)
-      *slash = '\0';
-    if (*p == '\0' || strcmp(p, ".") == 0 || strcmp(p, "..") == 0) {
-      close(dir);
-      return -2;
-    }
-    if (!slash) {
-      if (strlen(p) >= leafcap) {
-        close(dir);
-        return -2;
-      }
-      strcpy(leaf, p);
-      return dir;
-    }
-    int next = openat(dir, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int e = errno;
-    close(dir);
-    if (next < 0) {
-      errno = e;
-      return -1;
-    }
-    dir = next;
-    p = slash + 1;
-  }
+static int push_true(lua_State *L) {
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
-#define PARENT(L, root, rel, leaf)                                             \
-  int dir = open_parent(root, rel, leaf, sizeof leaf);                         \
-  if (dir == -2)                                                               \
-    return refuse(L, "not a plain relative path", rel);                        \
-  if (dir < 0)                                                                 \
-    return fail(L, "cannot open the directory of", rel);
-
-static int check_root(lua_State *L) {
-  struct fd_box *b = luaL_checkudata(L, 1, ROOT_MT);
+static struct fd_box *check_box(lua_State *L, const char *mt,
+                                const char *noun) {
+  struct fd_box *b = luaL_checkudata(L, 1, mt);
   if (b->fd < 0)
-    luaL_error(L, "attempt to use a closed root");
-  return b->fd;
+    luaL_error(L, "attempt to use a closed %s", noun);
+  return b;
 }
 
-static struct fd_box *new_box(lua_State *L, const char *mt) {
+static struct fd_box *check_root(lua_State *L) {
+  return check_box(L, ROOT_MT, "root");
+}
+
+static struct fd_box *new_box(lua_State *L, const char *mt, const char *path) {
   struct fd_box *b = lua_newuserdata(L, sizeof *b);
   b->fd = -1;
+  snprintf(b->path, sizeof b->path, "%s", path);
   luaL_getmetatable(L, mt);
   lua_setmetatable(L, -2);
   return b;
 }
 
+/* fsat.open(dir) -> root | nil, err */
 static int l_open(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  struct fd_box *b = new_box(L, ROOT_MT);
-  b->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  char err[DL_SYS_ERRLEN];
+  struct fd_box *b = new_box(L, ROOT_MT, path);
+  b->fd = dl_sys_root_open(path, err);
   if (b->fd < 0)
-    return fail(L, "cannot open", path);
+    return push_error(L, err);
   return 1;
 }
 
+/* root:mkdir(rel [, mode]) -> true | nil, err */
 static int l_mkdir(lua_State *L) {
-  int root = check_root(L);
+  struct fd_box *r = check_root(L);
   const char *rel = luaL_checkstring(L, 2);
-  mode_t mode = (mode_t)luaL_optinteger(L, 3, 0755) & 0777;
-  char leaf[NAME_MAX + 1];
-  PARENT(L, root, rel, leaf);
-  int r = mkdirat(dir, leaf, mode);
-  if (r != 0 && errno == EEXIST) {
-    struct stat st;
-    if (fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISDIR(st.st_mode))
-      r = 0;
-    else
-      errno = EEXIST;
-  } else if (r == 0) {
-    int d = openat(dir, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    if (d >= 0) { /* the mode as asked, whatever the umask */
-      fchmod(d, mode);
-      close(d);
-    }
-  }
-  int e = errno;
-  close(dir);
-  errno = e;
-  if (r != 0)
-    return fail(L, "cannot make directory", rel);
-  lua_pushboolean(L, 1);
-  return 1;
+  int mode = (int)luaL_optinteger(L, 3, 0755) & 0777;
+  char err[DL_SYS_ERRLEN];
+  if (dl_sys_mkdir_in(r->fd, r->path, rel, mode, err) != 0)
+    return push_error(L, err);
+  return push_true(L);
 }
 
-/* Removes a non-directory at dir/leaf so a new entry can take its place. */
-static void clear_leaf(int dir, const char *leaf) {
-  struct stat st;
-  if (fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
-    unlinkat(dir, leaf, 0);
-}
-
+/* root:create(rel [, mode]) -> file | nil, err */
 static int l_create(lua_State *L) {
-  int root = check_root(L);
+  struct fd_box *r = check_root(L);
   const char *rel = luaL_checkstring(L, 2);
-  mode_t mode = (mode_t)luaL_optinteger(L, 3, 0644) & 0777;
-  char leaf[NAME_MAX + 1];
-  PARENT(L, root, rel, leaf);
-  clear_leaf(dir, leaf);
-  struct fd_box *b = new_box(L, FILE_MT);
-  b->fd = openat(dir, leaf,
-                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  int e = errno;
-  close(dir);
-  errno = e;
-  if (b->fd < 0)
-    return fail(L, "cannot create", rel);
-  fchmod(b->fd, mode);
+  int mode = (int)luaL_optinteger(L, 3, 0644) & 0777;
+  char err[DL_SYS_ERRLEN];
+  struct fd_box *f = new_box(L, FILE_MT, rel);
+  f->fd = dl_sys_create_in(r->fd, r->path, rel, mode, err);
+  if (f->fd < 0)
+    return push_error(L, err);
   return 1;
 }
 
-static int l_file_write(lua_State *L) {
-  struct fd_box *b = luaL_checkudata(L, 1, FILE_MT);
-  size_t len;
-  const char *s = luaL_checklstring(L, 2, &len);
-  while (len > 0) {
-    ssize_t n = write(b->fd, s, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return fail(L, "cannot write", "file");
-    }
-    s += n;
-    len -= (size_t)n;
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-static int l_file_close(lua_State *L) {
-  struct fd_box *b = luaL_checkudata(L, 1, FILE_MT);
-  if (b->fd < 0)
-    return 0;
-  if (lua_isnumber(L, 2)) {
-    struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
-                             {.tv_sec = (time_t)lua_tonumber(L, 2)}};
-    futimens(b->fd, ts);
-  }
-  int r = close(b->fd);
-  b->fd = -1;
-  if (r != 0)
-    return fail(L, "cannot close", "file");
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
+/* root:symlink(rel, target) -> true | nil, err */
 static int l_symlink(lua_State *L) {
-  int root = check_root(L);
+  struct fd_box *r = check_root(L);
   const char *rel = luaL_checkstring(L, 2);
   const char *target = luaL_checkstring(L, 3);
-  char leaf[NAME_MAX + 1];
-  PARENT(L, root, rel, leaf);
-  clear_leaf(dir, leaf);
-  int r = symlinkat(target, dir, leaf);
-  int e = errno;
-  close(dir);
-  errno = e;
-  if (r != 0)
-    return fail(L, "cannot make link", rel);
-  lua_pushboolean(L, 1);
-  return 1;
+  char err[DL_SYS_ERRLEN];
+  if (dl_sys_symlink_in(r->fd, r->path, rel, target, err) != 0)
+    return push_error(L, err);
+  return push_true(L);
 }
 
+/* root:link(rel, existing_rel) -> true | nil, err */
 static int l_link(lua_State *L) {
-  int root = check_root(L);
+  struct fd_box *r = check_root(L);
   const char *rel = luaL_checkstring(L, 2);
-  const char *old = luaL_checkstring(L, 3);
-  char leaf[NAME_MAX + 1], oleaf[NAME_MAX + 1];
-  int odir = open_parent(root, old, oleaf, sizeof oleaf);
-  if (odir == -2)
-    return refuse(L, "not a plain relative path", old);
-  if (odir < 0)
-    return fail(L, "cannot open the directory of", old);
-  int dir = open_parent(root, rel, leaf, sizeof leaf);
-  if (dir < 0) {
-    close(odir);
-    if (dir == -2)
-      return refuse(L, "not a plain relative path", rel);
-    return fail(L, "cannot open the directory of", rel);
-  }
-  clear_leaf(dir, leaf);
-  int r = linkat(odir, oleaf, dir, leaf, 0); /* 0: a link is not followed */
-  int e = errno;
-  close(dir);
-  close(odir);
-  errno = e;
-  if (r != 0)
-    return fail(L, "cannot link", rel);
-  lua_pushboolean(L, 1);
-  return 1;
+  const char *existing = luaL_checkstring(L, 3);
+  char err[DL_SYS_ERRLEN];
+  if (dl_sys_link_in(r->fd, r->path, rel, existing, err) != 0)
+    return push_error(L, err);
+  return push_true(L);
 }
 
+/* file:write(s) -> true | nil, err */
+static int l_file_write(lua_State *L) {
+  struct fd_box *f = check_box(L, FILE_MT, "file");
+  size_t len;
+  const char *s = luaL_checklstring(L, 2, &len);
+  if (dl_sys_write_all(f->fd, s, len) != 0)
+    return push_fail(L, "cannot write", f->path, errno);
+  return push_true(L);
+}
+
+/* close() and __gc of both types: idempotent. */
 static int l_box_close(lua_State *L) {
   struct fd_box *b = lua_touserdata(L, 1);
   if (b && b->fd >= 0) {
@@ -264,11 +153,38 @@ static int l_box_close(lua_State *L) {
   return 0;
 }
 
+/* file:close([mtime]) -> true | nil, err  (a closed file: true) */
+static int l_file_close(lua_State *L) {
+  struct fd_box *f = luaL_checkudata(L, 1, FILE_MT);
+  if (f->fd < 0)
+    return push_true(L);
+  if (lua_isnumber(L, 2)) {
+    struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
+                             {.tv_sec = (time_t)lua_tonumber(L, 2)}};
+    futimens(f->fd, ts);
+  }
+  int rc = close(f->fd);
+  f->fd = -1;
+  if (rc != 0)
+    return push_fail(L, "cannot close", f->path, errno);
+  return push_true(L);
+}
+
+static int l_box_tostring(lua_State *L) {
+  struct fd_box *b = lua_touserdata(L, 1);
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "__name"); /* [box, mt, name] */
+  lua_pushfstring(L, "%s (%s '%s')", lua_tostring(L, -1),
+                  b->fd >= 0 ? "open" : "closed", b->path);
+  return 1;
+}
+
+/* fsat.lstat(path) -> { type=, mode=, size=, mtime=, uid=, gid= } | nil, err */
 static int l_lstat(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   struct stat st;
   if (lstat(path, &st) != 0)
-    return fail(L, "cannot stat", path);
+    return push_fail(L, "cannot stat", path, errno);
   lua_createtable(L, 0, 6);
   const char *type = S_ISREG(st.st_mode)   ? "file"
                      : S_ISDIR(st.st_mode) ? "directory"
@@ -289,12 +205,13 @@ static int l_lstat(lua_State *L) {
   return 1;
 }
 
+/* fsat.readlink(path) -> target | nil, err */
 static int l_readlink(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   char buf[PATH_MAX];
   ssize_t n = readlink(path, buf, sizeof buf);
   if (n < 0)
-    return fail(L, "cannot read link", path);
+    return push_fail(L, "cannot read link", path, errno);
   lua_pushlstring(L, buf, (size_t)n);
   return 1;
 }
@@ -312,11 +229,15 @@ static const luaL_Reg file_methods[] = {
 
 static void metatable(lua_State *L, const char *name, const luaL_Reg *m) {
   luaL_newmetatable(L, name);
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__name");
   lua_newtable(L);
   luaL_register(L, NULL, m);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, l_box_close);
   lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, l_box_tostring);
+  lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
 }
 

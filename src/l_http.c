@@ -123,8 +123,9 @@ static int has_newline(const char *s, size_t n) {
 }
 
 /* multi:add{url=, method=, unix_socket=, headers={"Name: value", ...},
- *           body=, timeout_ms=, connect_timeout_ms=, max_body=, cacert=,
- *           cert=, key=, insecure=, stream=, follow=} -> id | nil, err */
+ *           body=, timeout_ms=, connect_timeout_ms=, idle_timeout_ms=,
+ * max_body=, cacert=, cert=, key=, insecure=, stream=, follow=} -> id | nil,
+ * err */
 static int l_multi_add(lua_State *L) {
   struct multi *u = check_open(L);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -147,6 +148,7 @@ static int l_multi_add(lua_State *L) {
     return luaL_error(L, "http request: method contains a line break");
   o.timeout_ms = opt_ms(L, 2, "timeout_ms");
   o.connect_timeout_ms = opt_ms(L, 2, "connect_timeout_ms");
+  o.idle_timeout_s = (opt_ms(L, 2, "idle_timeout_ms") + 999) / 1000;
   o.max_body = (size_t)opt_ms(L, 2, "max_body");
   o.insecure = opt_bool(L, 2, "insecure");
   o.stream = opt_bool(L, 2, "stream");

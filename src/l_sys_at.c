@@ -136,20 +136,9 @@ static int l_listdir(lua_State *L) {
   const char *root = luaL_checkstring(L, 1);
   const char *rel = luaL_checkstring(L, 2);
   char err[DL_SYS_ERRLEN];
-  const char *base;
-  int dfd = dl_sys_parent_at(root, rel, -1, &base, err);
-  if (dfd < 0)
+  int fd = dl_sys_opendir_at(root, rel, err);
+  if (fd < 0)
     return push_error(L, err);
-  int fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  int e = errno;
-  close(dfd);
-  if (fd < 0) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "cannot list '%s/%s': %s%s", root, rel, strerror(e),
-                    e == ELOOP || e == ENOTDIR ? " (a link is not followed)"
-                                               : "");
-    return 2;
-  }
   DIR *d = fdopendir(fd);
   if (!d) {
     close(fd);

@@ -147,14 +147,23 @@ void dl_sys_unlock(int fd);
 
 enum { DL_SYS_MISSING, DL_SYS_FILE, DL_SYS_DIR, DL_SYS_LINK, DL_SYS_OTHER };
 
-/* The directory holding rel's last component (an fd), *base that
- * component (a pointer into rel).  -1 with err and errno set. */
+/* open(root, O_DIRECTORY): the fd every walk below starts from, or -1. */
+int dl_sys_root_open(const char *root, char *err);
+/* The one walk: the directory holding rel's last component (an fd), reached
+ * from rootfd (not closed) one O_NOFOLLOW | O_DIRECTORY component at a time;
+ * *base is that last component (a pointer into rel).  root names rootfd in
+ * messages.  -1 with err and errno set. */
+int dl_sys_walk(int rootfd, const char *root, const char *rel, int dirmode,
+                const char **base, char *err);
+/* dl_sys_walk from root opened by path. */
 int dl_sys_parent_at(const char *root, const char *rel, int dirmode,
                      const char **base, char *err);
 /* openat of a regular file (flags | O_NOFOLLOW); a link, a directory, a FIFO
  * or a device is an error naming it.  The fd, or -1. */
 int dl_sys_open_at(const char *root, const char *rel, int flags, int mode,
                    int dirmode, char *err);
+/* The directory rel itself (not followed), open for reading, or -1. */
+int dl_sys_opendir_at(const char *root, const char *rel, char *err);
 /* DL_SYS_MISSING, _FILE, _DIR, _LINK, _OTHER (lstat semantics), or -1. */
 int dl_sys_kind_at(const char *root, const char *rel, char *err);
 /* Atomic write (temporary file O_EXCL beside it, fsync, fchmod, renameat);
@@ -172,6 +181,22 @@ int dl_sys_remove_at(const char *root, const char *rel, char *err);
 /* dl_sys_lock of root/rel. */
 int dl_sys_lock_at(const char *root, const char *rel, int dirmode,
                    struct dl_sys_holder *holder, char *err);
+
+/* Below an open root (dl_sys_root_open), for unpacking an archive someone
+ * else wrote: whatever non-directory is at rel is replaced, never followed.
+ * mkdir: an existing directory is fine; the mode is set whatever the umask.
+ * create: a new regular file, its fd open for writing, or -1.
+ * symlink: target is stored, not followed.  link: a hard link to existing. */
+int dl_sys_mkdir_in(int rootfd, const char *root, const char *rel, int mode,
+                    char *err);
+int dl_sys_create_in(int rootfd, const char *root, const char *rel, int mode,
+                     char *err);
+int dl_sys_symlink_in(int rootfd, const char *root, const char *rel,
+                      const char *target, char *err);
+int dl_sys_link_in(int rootfd, const char *root, const char *rel,
+                   const char *existing, char *err);
+/* write(2) until all of data is written (EINTR retried); 0 or -1 (errno). */
+int dl_sys_write_all(int fd, const void *data, size_t len);
 
 /* ---- processes (sys_proc.c) ---- */
 

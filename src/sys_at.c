@@ -28,7 +28,7 @@ static void shown(char *out, const char *root, const char *rel) {
 /* The message for a component that could not be opened: a link, something
  * that is not a directory or file, or errno. */
 static int refuse(int dfd, const char *name, const char *root,
-                  const char *prefix, int e, char *err) {
+                  const char *prefix, int e, const char *what, char *err) {
   char path[PATH_MAX];
   shown(path, root, prefix);
   struct stat st;
@@ -42,7 +42,7 @@ static int refuse(int dfd, const char *name, const char *root,
     return dl_sys_error(err, "'%s' is not a %s", path,
                         e == ENOTDIR ? "directory" : "regular file");
   }
-  return dl_sys_fail(err, "cannot open", path, e);
+  return dl_sys_fail(err, what, path, e);
 }
 
 /* Checks rel: relative, no empty, "." or ".." component; copies it to buf. */
@@ -61,12 +61,24 @@ static int check_rel(const char *rel, char *buf, char *err) {
   return 0;
 }
 
-int dl_sys_parent_at(const char *root, const char *rel, int dirmode,
-                     const char **base, char *err) {
-  char buf[PATH_MAX];
-  if (check_rel(rel, buf, err) != 0)
-    return -1;
+int dl_sys_root_open(const char *root, char *err) {
   int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return dl_sys_fail(err, "cannot open directory", root, errno);
+  return fd;
+}
+
+/* The one walk below a root: every directory component of rel is opened with
+ * O_NOFOLLOW | O_DIRECTORY relative to the one before, so neither a link that
+ * was there nor one made a moment ago (an archive being unpacked) leads out. */
+int dl_sys_walk(int rootfd, const char *root, const char *rel, int dirmode,
+                const char **base, char *err) {
+  char buf[PATH_MAX];
+  if (check_rel(rel, buf, err) != 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0)
     return dl_sys_fail(err, "cannot open directory", root, errno);
   char *p = buf;
@@ -76,7 +88,7 @@ int dl_sys_parent_at(const char *root, const char *rel, int dirmode,
     if (next < 0 && errno == ENOENT && dirmode >= 0) {
       if (mkdirat(fd, p, (mode_t)dirmode) != 0 && errno != EEXIST) {
         int e = errno;
-        refuse(fd, p, root, buf, e, err);
+        refuse(fd, p, root, buf, e, "cannot open", err);
         close(fd);
         errno = e;
         return -1;
@@ -85,7 +97,7 @@ int dl_sys_parent_at(const char *root, const char *rel, int dirmode,
     }
     if (next < 0) {
       int e = errno;
-      refuse(fd, p, root, buf, e, err);
+      refuse(fd, p, root, buf, e, "cannot open", err);
       close(fd);
       errno = e;
       return -1;
@@ -98,18 +110,28 @@ int dl_sys_parent_at(const char *root, const char *rel, int dirmode,
   return fd;
 }
 
-int dl_sys_open_at(const char *root, const char *rel, int flags, int mode,
-                   int dirmode, char *err) {
-  const char *base;
-  int dfd = dl_sys_parent_at(root, rel, dirmode, &base, err);
-  if (dfd < 0)
+int dl_sys_parent_at(const char *root, const char *rel, int dirmode,
+                     const char **base, char *err) {
+  int rootfd = dl_sys_root_open(root, err);
+  if (rootfd < 0)
     return -1;
+  int fd = dl_sys_walk(rootfd, root, rel, dirmode, base, err);
+  int e = errno;
+  close(rootfd);
+  errno = e;
+  return fd;
+}
+
+/* The last step: openat(flags | O_NOFOLLOW) of base in dfd, and what is
+ * there must be a regular file.  Closes dfd. */
+static int open_final(int dfd, const char *base, const char *root,
+                      const char *rel, int flags, int mode, char *err) {
   /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
   int fd = openat(dfd, base, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
                   (mode_t)mode);
   if (fd < 0) {
     int e = errno;
-    refuse(dfd, base, root, rel, e, err);
+    refuse(dfd, base, root, rel, e, "cannot open", err);
     close(dfd);
     errno = e;
     return -1;
@@ -126,6 +148,30 @@ int dl_sys_open_at(const char *root, const char *rel, int flags, int mode,
   int fl = fcntl(fd, F_GETFL);
   if (fl >= 0)
     fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
+}
+
+int dl_sys_open_at(const char *root, const char *rel, int flags, int mode,
+                   int dirmode, char *err) {
+  const char *base;
+  int dfd = dl_sys_parent_at(root, rel, dirmode, &base, err);
+  if (dfd < 0)
+    return -1;
+  return open_final(dfd, base, root, rel, flags, mode, err);
+}
+
+int dl_sys_opendir_at(const char *root, const char *rel, char *err) {
+  const char *base;
+  int dfd = dl_sys_parent_at(root, rel, -1, &base, err);
+  if (dfd < 0)
+    return -1;
+  int fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    refuse(dfd, base, root, rel, e, "cannot list", err);
+    errno = e;
+  }
+  close(dfd);
   return fd;
 }
 
@@ -154,7 +200,8 @@ int dl_sys_kind_at(const char *root, const char *rel, char *err) {
   return DL_SYS_OTHER;
 }
 
-static int write_all(int fd, const char *p, size_t len) {
+int dl_sys_write_all(int fd, const void *data, size_t len) {
+  const char *p = data;
   while (len > 0) {
     ssize_t n = write(fd, p, len);
     if (n < 0) {
@@ -212,7 +259,7 @@ int dl_sys_write_at(const char *root, const char *rel, const void *data,
     return dl_sys_fail(err, "cannot write", path, e);
   }
   const char *step = "cannot write";
-  if (write_all(fd, data, len) != 0)
+  if (dl_sys_write_all(fd, data, len) != 0)
     goto fail;
   step = "cannot sync";
   if (fsync(fd) != 0)
@@ -339,4 +386,103 @@ int dl_sys_lock_at(const char *root, const char *rel, int dirmode,
   if (fd < 0)
     return -1;
   return dl_sys_lock_fd(fd, path, holder, err);
+}
+
+/* ---- writing below an open root (unpacking someone else's archive) ---- */
+
+/* Puts "what 'root/rel': " before the message in err. */
+static int within(char *err, const char *what, const char *root,
+                  const char *rel) {
+  char path[PATH_MAX], why[DL_SYS_ERRLEN];
+  shown(path, root, rel);
+  snprintf(why, sizeof why, "%s", err);
+  return dl_sys_error(err, "%s '%s': %s", what, path, why);
+}
+
+/* Removes a non-directory at dfd/base so a new entry takes its place: a link
+ * there is replaced, never written through. */
+static void clear_leaf(int dfd, const char *base) {
+  struct stat st;
+  if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+    unlinkat(dfd, base, 0);
+}
+
+/* Closes dfd; -1 with "what 'root/rel': why" when rc is not 0. */
+static int done(int dfd, int rc, const char *what, const char *root,
+                const char *rel, char *err) {
+  int e = errno;
+  close(dfd);
+  if (rc == 0)
+    return 0;
+  char path[PATH_MAX];
+  shown(path, root, rel);
+  return dl_sys_fail(err, what, path, e);
+}
+
+int dl_sys_mkdir_in(int rootfd, const char *root, const char *rel, int mode,
+                    char *err) {
+  const char *base;
+  int dfd = dl_sys_walk(rootfd, root, rel, -1, &base, err);
+  if (dfd < 0)
+    return within(err, "cannot make directory", root, rel);
+  int rc = mkdirat(dfd, base, (mode_t)mode);
+  if (rc != 0 && errno == EEXIST) {
+    struct stat st;
+    if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode))
+      rc = 0;
+    errno = EEXIST;
+  } else if (rc == 0) {
+    int d = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (d >= 0) { /* the mode as asked, whatever the umask */
+      fchmod(d, (mode_t)mode);
+      close(d);
+    }
+  }
+  return done(dfd, rc, "cannot make directory", root, rel, err);
+}
+
+int dl_sys_create_in(int rootfd, const char *root, const char *rel, int mode,
+                     char *err) {
+  const char *base;
+  int dfd = dl_sys_walk(rootfd, root, rel, -1, &base, err);
+  if (dfd < 0)
+    return within(err, "cannot create", root, rel);
+  clear_leaf(dfd, base);
+  int fd =
+      open_final(dfd, base, root, rel, O_WRONLY | O_CREAT | O_EXCL, mode, err);
+  if (fd < 0)
+    return within(err, "cannot create", root, rel);
+  fchmod(fd, (mode_t)mode); /* the mode as asked, whatever the umask */
+  return fd;
+}
+
+int dl_sys_symlink_in(int rootfd, const char *root, const char *rel,
+                      const char *target, char *err) {
+  const char *base;
+  int dfd = dl_sys_walk(rootfd, root, rel, -1, &base, err);
+  if (dfd < 0)
+    return within(err, "cannot make link", root, rel);
+  clear_leaf(dfd, base);
+  int rc = symlinkat(target, dfd, base);
+  return done(dfd, rc, "cannot make link", root, rel, err);
+}
+
+int dl_sys_link_in(int rootfd, const char *root, const char *rel,
+                   const char *existing, char *err) {
+  const char *obase, *base;
+  int odfd = dl_sys_walk(rootfd, root, existing, -1, &obase, err);
+  if (odfd < 0)
+    return within(err, "cannot link", root, rel);
+  int dfd = dl_sys_walk(rootfd, root, rel, -1, &base, err);
+  if (dfd < 0) {
+    close(odfd);
+    return within(err, "cannot link", root, rel);
+  }
+  clear_leaf(dfd, base);
+  int rc = linkat(odfd, obase, dfd, base, 0); /* 0: a link is not followed */
+  int e = errno;
+  close(odfd);
+  errno = e;
+  return done(dfd, rc, "cannot link", root, rel, err);
 }

@@ -6,7 +6,9 @@
 --   opts = { root = project dir (absolute), on_event = fn(ev), wait = true,
 --            timeout = seconds, remove_orphans = false, rollback = false,
 --            partial = true when the user named services (no orphan report
---            for the rest of the project) }
+--            for the rest of the project),
+--            user_sources = binds.user_sources(--mount list): the sources the
+--            user chose, the only binds allowed outside the project }
 --   result = { components = { ["svc/comp"] = { state=, ids = {...}, detail= } },
 --              orphans = { name... }, removed = { name... }, failed = { key... },
 --              created = n, recreated = n, unchanged = n, elapsed = seconds }
@@ -235,7 +237,7 @@ local function key_of(service, component) return service .. "/" .. component end
 
 -- ---- what to do ----
 
--- apply.decide(plan, svc, comp, have, ctx) -> actions, surplus, unchanged
+-- apply.decide(plan, svc, comp, have, ctx) -> actions, surplus, unchanged | nil, err
 -- have: the component's containers by replica number (from existing()).
 -- actions[i] = { i=, name=, body=, hash=, ctr=, action = "keep" | "start" |
 -- "create" | "recreate" | "wait" }; surplus: containers above the replica
@@ -247,6 +249,7 @@ function M.decide(plan, svc, comp, have, ctx)
   local all_same = true
   for i = 1, want do
     local body, hash = build.container(plan, svc, comp, i, ctx)
+    if not body then return nil, hash end -- a bind the driver refuses
     local ctr = have[i]
     local action
     if not ctr then
@@ -314,9 +317,10 @@ local function decision(run, svc, comp)
   if not d then
     local ok, err = resolve_build(comp, run.root, run.plan.project)
     if not ok then return nil, err end
-    d = {}
-    d.plans, d.surplus, d.all_same = M.decide(run.plan, svc, comp, run.existing.by[key] or {},
-      { root = run.root, podman = run.c.podman })
+    local plans, surplus, all_same = M.decide(run.plan, svc, comp, run.existing.by[key] or {},
+      { root = run.root, podman = run.c.podman, user_sources = run.user_sources })
+    if not plans then return nil, surplus end
+    d = { plans = plans, surplus = surplus, all_same = all_same }
   end
   return d
 end
@@ -476,6 +480,7 @@ function M.run(c, plan, opts)
   local steps = { deploy = deploy, ready = ready, finish = orphans, oneshots_finish = true }
   function steps.prepare(run)
     run.c, run.root, run.cache, run.plans = c, root, {}, {}
+    run.user_sources = opts.user_sources
     run.known_ready = opts.known_ready or {}
     run.made = { containers = {}, volumes = {}, network = nil }
     run.result.made = run.made
@@ -493,7 +498,8 @@ function M.run(c, plan, opts)
     if opts.changes then
       run.changes = opts.changes
     else
-      run.changes, err = M.diff(plan, existing, { root = root, podman = c.podman })
+      run.changes, err = M.diff(plan, existing, { root = root, podman = c.podman,
+        user_sources = opts.user_sources })
       if not run.changes then return nil, err end
     end
     return true
@@ -527,6 +533,7 @@ function M.diff(plan, existing, ctx)
     local built, berr = resolve_build(comp, ctx.root, plan.project)
     if not built then return nil, berr end
     local plans, surplus, all_same = M.decide(plan, svc, comp, existing.by[key] or {}, ctx)
+    if not plans then return nil, surplus end
     out.components[key] = { plans = plans, surplus = surplus, all_same = all_same }
     for _, a in ipairs(plans) do
       if a.action == "create" then note(svc.name, a.i > 1 and "scaled" or "new")

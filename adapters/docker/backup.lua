@@ -117,7 +117,8 @@ local function exec_stream(c, id, argv, write)
   end)
   local res
   res, err = c:request({ method = "POST", path = "/exec/" .. r.Id .. "/start",
-    body = { Detach = false, Tty = false }, on_data = function(ch) d:feed(ch) end, timeout = 3600 })
+    body = { Detach = false, Tty = false }, on_data = function(ch) d:feed(ch) end, timeout = 3600,
+    idle_timeout = 600 })
   if not res then return nil, err end
   local ok, derr = d:finish()
   if not ok then return nil, errors.new("IO_ERROR", "exec output: " .. derr) end

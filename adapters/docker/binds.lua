@@ -2,6 +2,18 @@
 -- asked, write) the files a project mounts into it?
 --
 --   binds.check(plan) -> true | nil, err
+--   binds.confine(service, key, mount, ctx) -> realpath | nil, err
+--   binds.user_sources(mount_flags) -> { [realpath] = true } | nil, err
+--   binds.secret_source(service, key, secret, ctx) -> path | nil, err
+--     (a secret file is bound only from the project's .deloc/secrets/)
+--
+-- confine is the trust boundary at bind time (build.container calls it for
+-- every mount it turns into a bind): the plan comes back from the recipe
+-- sandbox as data, so a source in it is believed only if it resolves
+-- (realpath) inside ctx.root and not to .deloc/, as deloc.mounts demands of
+-- a project file, or if it is one this process itself resolved from the
+-- user's --mount flags (ctx.user_sources).  A mark in the plan saying
+-- "from the command line" is the child's word, and proves nothing.
 --
 -- The mechanism, chosen so that deloc never changes the user's files: a bind
 -- mount keeps the host's owner and mode, and containers run with every
@@ -15,8 +27,49 @@
 -- image's business); the top directory is checked, not every file below it.
 local errors = require("deloc.errors")
 local sys = require("deloc.sys")
+local mounts = require("deloc.mounts")
 
 local M = {}
+
+-- user_sources(list) -> set of the realpaths the --mount flags name
+function M.user_sources(list)
+  local set = {}
+  local o, err = mounts.flags(list)
+  if err then return nil, err end
+  for _, svc in pairs(o or {}) do
+    for _, e in pairs(svc.mounts) do set[e.source] = true end
+  end
+  return set
+end
+
+-- secret_source(service, key, s, ctx) -> root/.deloc/secrets/NAME | nil, err
+function M.secret_source(service, key, s, ctx)
+  local name = type(s.source) == "string" and s.source:match("^%.deloc/secrets/([^/]+)$")
+  if not name or name == "." or name == ".." or name:find("%c") then
+    return nil, errors.new("CONFIG_INVALID", ("secret '%s' of %s: '%s' is not a file in .deloc/secrets/")
+      :format(key, service, tostring(s.source)))
+  end
+  return (ctx.root or ".") .. "/" .. s.source
+end
+
+-- confine(service, key, m, ctx) -> the source to bind | nil, err
+function M.confine(service, key, m, ctx)
+  local where = ("mount '%s' of %s"):format(key, service)
+  local hint = { hint = "deloc binds nothing outside the project because of what the project holds; "
+    .. "pass --mount SERVICE.POINT=PATH on the command line for a path of your own" }
+  if type(m.source) ~= "string" or m.source == "" then
+    return nil, errors.new("CONFIG_INVALID", where .. ": the plan names no source path", hint)
+  end
+  local real = sys.realpath(m.source)
+  if real and (ctx.user_sources or {})[real] then return real end
+  if not ctx.root then
+    return nil, errors.new("CONFIG_INVALID", ("%s: no project directory to check '%s' against")
+      :format(where, m.source), hint)
+  end
+  local e, why = mounts.source(ctx.root, m.source)
+  if not e then return nil, errors.new("CONFIG_INVALID", where .. ": " .. why, hint) end
+  return e.source
+end
 
 local function ids(user)
   if user == nil then return 0, 0 end

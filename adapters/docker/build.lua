@@ -1,13 +1,15 @@
 -- deloc.adapters.docker.build: Engine API request bodies made from the plan.
--- Pure functions, no I/O: what a container, network or volume of a planned
+-- Functions of the plan: what a container, network or volume of a planned
 -- component looks like, and the hash that says whether a running container
--- still matches it.
+-- still matches it.  The one I/O: each bind of the user's files is checked
+-- (deloc.adapters.docker.binds.confine, a realpath) where it becomes a bind.
 --
 --   build.container_name(project, service, component, replica) -> name
---   build.container(plan, service, component, replica, ctx) -> body, hash
+--   build.container(plan, service, component, replica, ctx) -> body, hash | nil, err
 --     (the plan's facts translated: labels, pids limit, capabilities, restart,
 --     host address, engine health check, network; hash = the plan's config hash)
---     ctx = { root = absolute project directory (secret files live there) }
+--     ctx = { root = absolute project directory (secret files live there),
+--             user_sources = the --mount sources (binds.user_sources) }
 --   build.network(plan) -> body;  build.volume(plan, service, vol) -> body
 --   build.hash(value) -> 16 hex digits (stable: keys sorted)
 --
@@ -18,6 +20,7 @@
 local json = require("deloc.json")
 local array = require("deloc.array")
 local health = require("deloc.health")
+local binds = require("deloc.adapters.docker.binds")
 local bit = require("bit")
 
 local M = {}
@@ -105,11 +108,6 @@ local function tmpfs_of(list_, chown)
   return any and t or nil
 end
 
-local function join(root, rel)
-  if rel:sub(1, 1) == "/" then return rel end
-  return (root or ".") .. "/" .. rel
-end
-
 local function depends_label(comp)
   local seen, out = {}, {}
   for _, d in ipairs(comp.depends_on or {}) do
@@ -121,7 +119,7 @@ local function depends_label(comp)
   return table.concat(out, ",")
 end
 
--- build.container(plan, service, component, replica, ctx) -> body, hash
+-- build.container(plan, service, component, replica, ctx) -> body, hash | nil, err
 -- service and component are the plan's tables (or their names).
 function M.container(plan, service, component, replica, ctx)
   ctx = ctx or {}
@@ -155,7 +153,9 @@ function M.container(plan, service, component, replica, ctx)
   end
   for _, name in ipairs(sorted_keys(comp.secrets)) do
     local s = comp.secrets[name]
-    mounts[#mounts + 1] = { Type = "bind", Source = join(ctx.root, s.source), Target = s.file,
+    local source, err = binds.secret_source(service.name or comp.service, name, s, ctx)
+    if not source then return nil, err end
+    mounts[#mounts + 1] = { Type = "bind", Source = source, Target = s.file,
                             ReadOnly = true }
   end
   -- the user's own files (deloc.mounts): binds, read-only unless asked; the
@@ -163,7 +163,9 @@ function M.container(plan, service, component, replica, ctx)
   local groups
   for _, name in ipairs(sorted_keys(comp.mounts or {})) do
     local m = comp.mounts[name]
-    mounts[#mounts + 1] = { Type = "bind", Source = m.source, Target = m.path,
+    local source, err = binds.confine(service.name or comp.service, name, m, ctx)
+    if not source then return nil, err end
+    mounts[#mounts + 1] = { Type = "bind", Source = source, Target = m.path,
                             ReadOnly = not m.writable }
     if m.gid and m.gid ~= 0 then
       groups = groups or {}

@@ -6,9 +6,11 @@
 --     (at API 1.41; an older engine's "client version" refusal pings and retries)
 --   local list = c:get("/containers/json", { all = 1, filters = ... })
 --   local r = c:post("/containers/create", { name = "x" }, body)
---   c:request{ method=, path=, query=, body=, on_data=fn(chunk), timeout=, raw=true }
+--   c:request{ method=, path=, query=, body=, on_data=fn(chunk), timeout=, idle_timeout=, raw=true }
 --     -> { status=, headers=, body=, json= } | nil, err
 --
+-- DELOC_ENGINE_TIMEOUT (seconds, default 60) bounds each request that does
+-- not set its own timeout.
 -- Endpoint: DOCKER_HOST (unix:///path, tcp://host:port; TLS when
 -- DOCKER_TLS_VERIFY is set, with ca.pem/cert.pem/key.pem from
 -- DOCKER_CERT_PATH, default ~/.docker), else unix:///var/run/docker.sock.
@@ -101,7 +103,7 @@ local function transport(ep, req)
     url = req.url, method = req.method, unix_socket = ep.unix_socket,
     cacert = ep.cacert, cert = ep.cert, key = ep.key,
     headers = headers, body = req.body, on_data = req.on_data,
-    timeout = req.timeout,
+    timeout = req.timeout, idle_timeout = req.idle_timeout,
   })
   if not res then return nil, { message = tostring(err), kind = kind } end
   return res
@@ -154,6 +156,8 @@ function Client:request(r)
   local key = method .. " " .. shape(path)
   calls.by[key] = (calls.by[key] or 0) + 1
 
+  local idle = r.idle_timeout
+  if idle == nil and r.on_data then idle = self.timeout end
   local limited = self.sem and M.limited(method, path, r.on_data) and require("deloc.sched").current()
   if limited then self.sem:acquire() end
   local started = sys.now()
@@ -171,6 +175,10 @@ function Client:request(r)
   local ok, res, err = pcall(transport, self.ep, {
     url = self.ep.base .. url_path, method = method, headers = headers, body = body,
     on_data = on_data, timeout = r.timeout or (not r.on_data and self.timeout or nil),
+    -- a stream fails when the engine stalls: nothing for `timeout` (60 s)
+    -- unless the caller says otherwise (false: a follow, silent as long as
+    -- the service is; a backup's dump may think for longer)
+    idle_timeout = idle,
   })
   if limited then self.sem:release() end
   if not ok then error(res, 0) end
@@ -211,8 +219,15 @@ function Client:request(r)
   end
   if res.status >= 400 then
     local msg = res.json and res.json.message or (res.body or ""):gsub("%s+$", "")
-    local e = errors.new("DEPLOYMENT_FAILED", msg ~= "" and msg or ("HTTP " .. res.status), {
-      status = res.status, engine_message = msg, context = { method = method, path = path },
+    local text, hint = msg ~= "" and msg or ("HTTP " .. res.status), nil
+    if res.status >= 500 then
+      -- a server-side failure: say which request, after the retries deloc.http made
+      local shown = path:gsub("%x+", function(id) return #id > 12 and id:sub(1, 12) or id end)
+      text = ("the Docker engine answered HTTP %d to %s %s: %s"):format(res.status, method, shown, text)
+      if res.status ~= 500 then hint = "the engine is busy or restarting; run the command again" end
+    end
+    local e = errors.new("DEPLOYMENT_FAILED", text, {
+      status = res.status, engine_message = msg, context = { method = method, path = path }, hint = hint,
     })
     return nil, e
   end
@@ -314,6 +329,9 @@ function M.connect(opts)
   if os.getenv("DOCKER_API_VERSION") and os.getenv("DOCKER_API_VERSION") ~= "" then
     opts.version = os.getenv("DOCKER_API_VERSION")
   end
+  -- DELOC_ENGINE_TIMEOUT=SECONDS: how long one request may take (default 60)
+  local t = tonumber(os.getenv("DELOC_ENGINE_TIMEOUT") or "")
+  if t and t > 0 and not opts.timeout then opts.timeout = t end
   local c = M.new(ep, opts)
   if opts.lazy then return c end
   return c:ping()

@@ -184,7 +184,7 @@ function M.run(c, project, opts)
       if sig == "INT" or sig == "TERM" then stopped = true end
       return stopped
     end
-    local readers = {}
+    local readers, failed = {}, nil
     for _, ctr in ipairs(chosen) do
       local lab = ctr.Labels or {}
       local key = lab[L.service] or "?"
@@ -198,20 +198,25 @@ function M.run(c, project, opts)
           pending[#pending + 1] = { key = key, service = lab[L.service], component = lab[L.component],
             stream = kind, time = ts, text = text, sort = sort_key(ts), seq = seq }
         end)
-        c:request({ method = "GET", path = "/containers/" .. ctr.Id .. "/logs",
+        -- a stream cut short (engine gone, connection dropped) is an error,
+        -- not the end of the logs
+        local res, rerr = c:request({ method = "GET", path = "/containers/" .. ctr.Id .. "/logs",
           query = { stdout = 1, stderr = 1, timestamps = 1, follow = opts.follow and 1 or 0,
                     tail = opts.tail or "all", since = M.since_param(opts.since) },
+          idle_timeout = opts.follow and false or nil,
           on_data = function(chunk)
             d:feed(chunk)
             if interrupted() then return false end
           end })
         d:finish()
+        if not res and not stopped and not failed then failed = rerr end
         open = open - 1
       end)
     end
     if not opts.follow then
       for _, t in ipairs(readers) do sched.wait(t) end
       flush()
+      if failed then return nil, failed end
       return #chosen
     end
     -- Following: hand lines on in small sorted batches until every stream
@@ -222,6 +227,7 @@ function M.run(c, project, opts)
     end
     flush()
     if stopped then return nil, errors.new("INTERRUPTED", "interrupted") end
+    if failed then return nil, failed end
     return #chosen
   end
   local r1, r2

@@ -11,6 +11,7 @@ local errors = require("deloc.errors")
 local sys = require("deloc.sys")
 local sched = require("deloc.sched")
 local stream = require("deloc.adapters.docker.stream")
+local json = require("deloc.json")
 
 local M = {}
 
@@ -117,8 +118,27 @@ local function interrupted(opts)
   end
 end
 
+-- The engine resets State.ExitCode when it restarts a container, so once a
+-- crash-looping container runs again its inspect says 0; the exit code of
+-- the run that ended is in the container's last 'die' event.
+local function last_exit_code(c, id)
+  local now = os.time()
+  local res = c:request({ method = "GET", path = "/events", query = {
+    since = tostring(now - 3600), ["until"] = tostring(now + 1),
+    filters = json.encode({ type = { "container" }, container = { id }, event = { "die" } }) } })
+  if not res then return nil end
+  local code
+  for line in (res.body or ""):gmatch("[^\n]+") do
+    local ev = json.decode(line)
+    local attrs = type(ev) == "table" and type(ev.Actor) == "table" and ev.Actor.Attributes
+    if type(attrs) == "table" and tonumber(attrs.exitCode) then code = tonumber(attrs.exitCode) end
+  end
+  return code
+end
+
 local function exited_error(c, id, state, what, restarts)
   local code = state.ExitCode
+  if restarts and (state.Running or state.Restarting) then code = last_exit_code(c, id) or code end
   local lines = M.logs_tail(c, id)
   local msg = ("%s exited with exit code %s"):format(what, tostring(code))
   if state.OOMKilled then msg = msg .. " (killed: out of memory)" end

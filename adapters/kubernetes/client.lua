@@ -128,7 +128,11 @@ local function status_error(c, method, path, resp, body)
   end
   msg = msg:gsub("%s+$", "")
   local code, hint = "DEPLOYMENT_FAILED", nil
-  if resp.status == 401 then
+  if resp.status >= 500 then
+    -- a server-side failure: say which request (after deloc.http's retries)
+    msg = ("%s answered HTTP %d to %s %s: %s"):format(c:describe(), resp.status, method, path, msg)
+    if resp.status ~= 500 then hint = "the API server is busy or restarting; run the command again" end
+  elseif resp.status == 401 then
     code = "ENGINE_UNAVAILABLE"
     msg = ("%s rejected the credentials of user '%s': %s"):format(c:describe(), c.user or "?", msg)
     hint = "the token or certificate is unknown or has expired; get fresh credentials for this context"
@@ -156,7 +160,8 @@ function Client:request(o)
   local resp, err, kind = http.request({
     url = url, method = method, headers = headers, body = body, token = self.token,
     cacert = self.cacert, cert = self.cert, key = self.key, insecure = self.insecure,
-    timeout = o.timeout, connect_timeout = 10, on_data = o.on_data,
+    timeout = o.timeout or (not o.on_data and self.timeout or nil), connect_timeout = 10,
+    on_data = o.on_data,
   })
   self.calls = self.calls + 1
   if method ~= "GET" and method ~= "HEAD" then self.mutating = self.mutating + 1 end
@@ -216,6 +221,8 @@ end
 -- client.new(cfg) -> c   (cfg from deloc.kubeconfig.load)
 function M.new(cfg)
   return setmetatable({
+    -- DELOC_KUBE_TIMEOUT=SECONDS bounds each request without its own (default 60)
+    timeout = tonumber(os.getenv("DELOC_KUBE_TIMEOUT") or ""),
     server = cfg.server, context = cfg.context, user = cfg.user, files = cfg.files,
     cacert = cfg.cacert, cert = cfg.cert, key = cfg.key, token = cfg.token,
     insecure = cfg.insecure, config_warnings = cfg.warnings or {},

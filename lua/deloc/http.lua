@@ -116,8 +116,10 @@ local function native_opts(opts)
   return {
     url = url, method = method, unix_socket = opts.unix_socket,
     headers = headers, body = opts.body,
-    timeout_ms = seconds_to_ms(opts, "timeout", opts.on_data and false or DEFAULT_TIMEOUT),
+    -- (`on_data and false or 60` is always 60: a stream has no total timeout)
+    timeout_ms = seconds_to_ms(opts, "timeout", (not opts.on_data) and DEFAULT_TIMEOUT),
     connect_timeout_ms = seconds_to_ms(opts, "connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+    idle_timeout_ms = seconds_to_ms(opts, "idle_timeout", false),
     cacert = opts.cacert, cert = opts.cert, key = opts.key,
     insecure = opts.insecure and true or false,
     follow = opts.follow and true or false,
@@ -183,13 +185,8 @@ local poller = {
   end,
 }
 
--- http.request{url=, method="GET", unix_socket=, headers={name=value}|{"Name: value"},
---   body=, token=, timeout=60|false, connect_timeout=10, cacert=, cert=, key=,
---   insecure=false, follow=false, max_body=, on_data=fn(chunk)}
---   -> { status=, headers={lower-case name = value}, body= } | nil, err, kind
--- Timeouts are in seconds; with on_data the default total timeout is none.
-function M.request(opts)
-  local nopts = native_opts(opts)
+-- One try of a request: M.request's answer, plus whether on_data was called.
+local function attempt(opts, nopts)
   if sys.signal_pending() then return interrupted(nopts.url) end
   if not multi then
     local m, err = native.multi()
@@ -220,6 +217,7 @@ function M.request(opts)
     if ev == sched.INTERRUPTED then
       return interrupted(nopts.url)
     elseif ev and ev.data then
+      rec.delivered = true
       local ok, r = pcall(on_data, ev.data)
       if not ok or r == false then
         forget(id)
@@ -229,9 +227,48 @@ function M.request(opts)
         return nil, nopts.url .. ": stopped by on_data", "aborted"
       end
     elseif ev and ev.done then
-      if ev.err then return nil, ev.err, ev.kind end
-      return { status = ev.status, headers = ev.headers, body = ev.body }
+      if ev.err then return nil, ev.err, ev.kind, rec.delivered end
+      return { status = ev.status, headers = ev.headers, body = ev.body }, nil, nil, rec.delivered
     end
+  end
+end
+
+-- Answers worth another try: the server is busy or restarting.
+M.RETRY_STATUS = { [429] = true, [502] = true, [503] = true, [504] = true }
+M.RETRY_DELAYS = { 0.25, 0.75 } -- seconds before the 2nd and the 3rd try
+
+-- Is another try safe and useful?  Nothing sent (connection refused, no
+-- socket) is safe for any method.  A GET or HEAD is idempotent: it may be
+-- sent again after a dropped connection, a cut body or a busy answer, unless
+-- part of a streamed body was handed on already.  A timeout is not retried:
+-- the caller's time is spent.
+local function retryable(method, res, kind, delivered)
+  if delivered then return false end
+  if not res then
+    if kind == "connect" then return true end
+    return kind == "protocol" and (method == "GET" or method == "HEAD")
+  end
+  return (method == "GET" or method == "HEAD") and M.RETRY_STATUS[res.status] == true
+end
+
+-- http.request{url=, method="GET", unix_socket=, headers={name=value}|{"Name: value"},
+--   body=, token=, timeout=60|false, connect_timeout=10, cacert=, cert=, key=,
+--   insecure=false, follow=false, max_body=, on_data=fn(chunk), idle_timeout=,
+--   retry=true}
+--   -> { status=, headers={lower-case name = value}, body= } | nil, err, kind
+-- Timeouts are in seconds (each try); with on_data the default total timeout
+-- is none.  idle_timeout: fail ("timeout") when the peer sends nothing (under
+-- a byte a second) for that long -- a stalled stream; default none.  Up to #RETRY_DELAYS more tries when retryable() says so (retry =
+-- false: one try); the last try's answer is the answer.
+function M.request(opts)
+  local nopts = native_opts(opts)
+  local tries = opts.retry == false and 1 or #M.RETRY_DELAYS + 1
+  for n = 1, tries do
+    local res, err, kind, delivered = attempt(opts, nopts)
+    if n == tries or not retryable(nopts.method, res, kind, delivered) or sys.signal_pending() then
+      return res, err, kind
+    end
+    if not sched.sleep(M.RETRY_DELAYS[n]) then return interrupted(nopts.url) end
   end
 end
 

@@ -24,6 +24,7 @@ local errors = require("deloc.errors")
 local recipe = require("deloc.recipe")
 local overrides = require("deloc.plan.overrides")
 local profiles = require("deloc.profiles")
+local naming = require("deloc.names")
 local mounts = require("deloc.mounts")
 local interpolate = require("deloc.interpolate")
 
@@ -59,6 +60,35 @@ local function absdir(dir)
     if real then return real end
   end
   return dir
+end
+
+-- The names in a service's overrides (the planner checks their shape):
+-- environment variable names and image references.  -> true | nil, keypath, msg
+local function override_names(o, path)
+  for k, v in pairs(o) do
+    local p = { unpack(path) }
+    p[#p + 1] = k
+    if k == "env" and type(v) == "table" then
+      for ek in pairs(v) do
+        if not naming.env(ek) then
+          p[#p + 1] = ek
+          return nil, p, ("environment variable name %s %s"):format(naming.quote(ek), naming.RULES.env)
+        end
+      end
+    elseif k == "image" and type(v) == "string" and not naming.image(v) then
+      return nil, p, ("image %s %s"):format(naming.quote(v), naming.RULES.image)
+    elseif k == "components" and type(v) == "table" then
+      for ck, cv in pairs(v) do
+        if type(cv) == "table" then
+          local cp = { unpack(p) }
+          cp[#cp + 1] = ck
+          local ok, kp, msg = override_names(cv, cp)
+          if not ok then return nil, kp, msg end
+        end
+      end
+    end
+  end
+  return true
 end
 
 -- parse(text, name [, dir [, opts]]) -> project | nil, err
@@ -108,7 +138,7 @@ function M.parse(text, name, dir, opts)
   if doc.project ~= nil then
     if type(doc.project) ~= "string" then return bad(value_at(doc, "project"), "'project' must be a name") end
     local ok, why = recipe.dns_label(doc.project)
-    if not ok then return bad(value_at(doc, "project"), ("project name '%s' %s"):format(doc.project, why)) end
+    if not ok then return bad(value_at(doc, "project"), ("project name %s %s"):format(naming.quote(doc.project), why)) end
     p.name = doc.project
   else
     p.name = M.dns_name(basename(p.dir))
@@ -119,6 +149,13 @@ function M.parse(text, name, dir, opts)
       if type(doc[k]) ~= "string" then return bad(value_at(doc, k), ("'%s' must be a string"):format(k)) end
       p[k] = doc[k]
     end
+  end
+  if p.profile then
+    local ok, why = naming.profile(p.profile)
+    if not ok then return bad(value_at(doc, "profile"), ("profile name %s %s"):format(naming.quote(p.profile), why)) end
+  end
+  if p.mirror and p.mirror ~= "" and not naming.image(p.mirror) then
+    return bad(value_at(doc, "mirror"), ("mirror %s %s"):format(naming.quote(p.mirror), naming.RULES.image))
   end
   if p.target and p.target ~= "docker" and p.target ~= "kubernetes" then
     return bad(value_at(doc, "target"), ("unknown target '%s'%s"):format(p.target,
@@ -138,7 +175,7 @@ function M.parse(text, name, dir, opts)
       for i, n in ipairs(svcs) do
         if type(n) ~= "string" then return bad(value_at(svcs, i), "a service must be a name") end
         local ok, why = recipe.dns_label(n)
-        if not ok then return bad(value_at(svcs, i), ("'%s' is not a valid service name: %s"):format(n, why)) end
+        if not ok then return bad(value_at(svcs, i), ("%s is not a valid service name: %s"):format(naming.quote(n), why)) end
         if p.services[n] then return bad(value_at(svcs, i), ("service '%s' is listed twice"):format(n)) end
         p.services[n] = {}
         p.service_order[#p.service_order + 1] = n
@@ -155,7 +192,7 @@ function M.parse(text, name, dir, opts)
       for _, n in ipairs(names) do
         if type(n) ~= "string" then return bad(at(svcs, n), "a service must be a name") end
         local ok, why = recipe.dns_label(n)
-        if not ok then return bad(at(svcs, n), ("'%s' is not a valid service name: %s"):format(n, why)) end
+        if not ok then return bad(at(svcs, n), ("%s is not a valid service name: %s"):format(naming.quote(n), why)) end
         local o = svcs[n]
         if o == yaml.null then o = {} end
         if is_map(o) and o.mounts ~= nil then
@@ -169,6 +206,7 @@ function M.parse(text, name, dir, opts)
           o.mounts = m
         end
         local okc, kp, msg = overrides.check(o)
+        if okc then okc, kp, msg = override_names(o, {}) end
         if not okc then
           -- walk the key path to the deepest table we have marks for
           local t, parent, pkey = o, svcs, n
@@ -176,8 +214,10 @@ function M.parse(text, name, dir, opts)
             if type(t) ~= "table" or t[k] == nil then break end
             parent, pkey, t = t, k, t[k]
           end
+          local shown = {}
+          for i, k in ipairs(kp) do shown[i] = naming.quote(k):sub(2, -2) end -- no raw control bytes
           return bad(at(parent, pkey), ("services.%s%s: %s"):format(n,
-            #kp > 0 and ("." .. table.concat(kp, ".")) or "", msg))
+            #shown > 0 and ("." .. table.concat(shown, ".")) or "", msg))
         end
         p.services[n] = o
         p.service_order[#p.service_order + 1] = n
@@ -208,8 +248,8 @@ function M.parse(text, name, dir, opts)
   if doc.images ~= nil then
     if not is_map(doc.images) then return bad(value_at(doc, "images"), "'images' must be a mapping of image or service: image") end
     for k, v in pairs(doc.images) do
-      if type(v) ~= "string" or v == "" then
-        return bad(value_at(doc.images, k), ("image override for '%s' must be an image reference"):format(tostring(k)))
+      if type(v) ~= "string" or not naming.image(v) then
+        return bad(value_at(doc.images, k), ("image override for %s %s"):format(naming.quote(k), naming.RULES.image))
       end
       p.images[tostring(k)] = v
     end
@@ -219,6 +259,8 @@ function M.parse(text, name, dir, opts)
   if doc.profiles ~= nil then
     if not is_map(doc.profiles) then return bad(value_at(doc, "profiles"), "'profiles' must be a mapping") end
     for pname, def in pairs(doc.profiles) do
+      local okn, why = naming.profile(pname)
+      if not okn then return bad(at(doc.profiles, pname), ("profile name %s %s"):format(naming.quote(pname), why)) end
       local ok, kp, msg = profiles.check(def)
       if not ok then
         local t, parent, pkey = def, doc.profiles, pname

@@ -39,6 +39,7 @@ local errors = require("deloc.errors")
 local quantity = require("deloc.quantity")
 local suggest = require("deloc.suggest")
 local sandbox = require("deloc.sandbox")
+local names = require("deloc.names")
 
 local M = {}
 
@@ -93,11 +94,7 @@ M.hint = hint
 -- aliases and Kubernetes object names need
 function M.dns_label(name)
   if type(name) ~= "string" then return nil, "must be a string" end
-  if #name == 0 or #name > 63 then return nil, "must be 1 to 63 characters" end
-  if not name:match("^[a-z0-9][a-z0-9-]*$") or name:sub(-1) == "-" then
-    return nil, "must be lower-case letters, digits and '-', starting and ending with a letter or digit"
-  end
-  return true
+  return names.dns_label(name)
 end
 
 -- url_path(s) -> true when s is an absolute URL path (and query) of the
@@ -266,6 +263,7 @@ end
 
 local function want_string(v, path)
   if type(v) ~= "string" then type_error(path, "a string", v) end
+  if not names.utf8(v) then fail(path, ("'%s' %s"):format(path_text(path), names.RULES.utf8)) end
   return v
 end
 
@@ -287,8 +285,7 @@ local function want_string_list(v, path)
   if not is_list(v) then type_error(path, "a list of strings", v) end
   local out = {}
   for i, s in ipairs(v) do
-    if type(s) ~= "string" then type_error(sub(path, i), "a string", s) end
-    out[i] = s
+    out[i] = want_string(s, sub(path, i))
   end
   return out
 end
@@ -338,6 +335,8 @@ local function want_abs_path(v, path)
   if v:sub(1, 1) ~= "/" then
     fail(path, ("'%s': '%s' must be an absolute path"):format(path_text(path), v))
   end
+  local ok, why = names.path(v)
+  if not ok then fail(path, ("'%s': %s %s"):format(path_text(path), names.quote(v), why)) end
   return v
 end
 
@@ -381,7 +380,7 @@ local function volumes(v, path)
   for name, vol in pairs(v) do
     local vp = sub(path, name)
     local ok, why = M.dns_label(name)
-    if not ok then fail(vp, ("volume name '%s' %s"):format(tostring(name), why)) end
+    if not ok then fail(vp, ("volume name %s %s"):format(names.quote(name), why)) end
     local r
     if type(vol) == "string" then
       r = { path = want_abs_path(vol, vp), data = true }
@@ -546,6 +545,8 @@ end
 
 local function image(v, path)
   want_string(v, path)
+  local okn, why = names.image(v)
+  if not okn then fail(path, ("image %s %s"):format(names.quote(v), why)) end
   local name = v:gsub("@.*$", "")
   local tag = name:match(":([^/:]+)$")
   if not v:find("@", 1, true) and (tag == nil or tag == "latest") then
@@ -558,12 +559,15 @@ local function env(v, path)
   if type(v) == "function" then return v end
   want_map(v, path)
   for k, val in pairs(v) do
-    if not k:match("^[%a_][%w_.-]*$") then
-      fail(sub(path, k), ("environment variable name '%s' is not valid"):format(k))
+    if not names.env(k) then
+      fail(sub(path, k), ("environment variable name %s %s"):format(names.quote(k), names.RULES.env))
     end
     local t = type(val)
     if t ~= "string" and t ~= "number" and t ~= "boolean" then
       type_error(sub(path, k), "a string, number or boolean", val)
+    end
+    if t == "string" and not names.utf8(val) then
+      fail(sub(path, k), ("'%s' %s"):format(path_text(sub(path, k)), names.RULES.utf8))
     end
   end
   return v
@@ -672,8 +676,8 @@ local function options(v, path)
   local out = {}
   for name, o in pairs(v) do
     local op = sub(path, name)
-    if not name:match("^[%a_][%w_]*$") then
-      fail(op, ("option name '%s' must be letters, digits and '_'"):format(name))
+    if not names.option(name) then
+      fail(op, ("option name %s %s"):format(names.quote(name), names.RULES.option))
     end
     want_map(o, op)
     check_keys(o, { default = 1, choices = 1, description = 1 }, op, "option '" .. name .. "'")
@@ -702,8 +706,8 @@ local function secrets(v, path)
   local out = {}
   for name, s in pairs(v) do
     local sp = sub(path, name)
-    if not name:match("^[a-z0-9][a-z0-9_-]*$") then
-      fail(sp, ("secret name '%s' must be lower-case letters, digits, '-' and '_'"):format(name))
+    if not names.secret(name) then
+      fail(sp, ("secret name %s %s"):format(names.quote(name), names.RULES.secret))
     end
     if s == true then s = {} end
     want_map(s, sp)
@@ -764,7 +768,7 @@ local per_component_only = { ports = 1, volumes = 1, health = 1, command = 1, en
 local function build(name, def)
   local path = {}
   local ok, why = M.dns_label(name)
-  if not ok then fail(path, ("recipe name '%s' %s"):format(name, why)) end
+  if not ok then fail(path, ("recipe name %s %s"):format(names.quote(name), why)) end
   check_keys(def, top_keys, path, "recipe '" .. name .. "'")
   local r = { name = name }
   r.description = want_string(def.description, { "description" })
@@ -807,7 +811,7 @@ local function build(name, def)
     for cname, cdef in pairs(def.components) do
       local cp = { "components", cname }
       local okn, whyn = M.dns_label(cname)
-      if not okn then fail(cp, ("component name '%s' %s"):format(tostring(cname), whyn)) end
+      if not okn then fail(cp, ("component name %s %s"):format(names.quote(cname), whyn)) end
       want_map(cdef, cp)
       check_keys(cdef, component_fields, cp, "component '" .. cname .. "'")
       r.components[cname] = component(cname, cdef, cp, shared)

@@ -6,6 +6,7 @@
 --   yaml.load(text [, opts]) -> value [, marks] | nil, err
 --   yaml.load_file(path [, opts]) -> value [, marks] | nil, err
 --   yaml.dump(value [, opts]) -> text | nil, err
+--   yaml.comment_text(s) -> s escaped for a `# ...` comment line
 --   yaml.null, yaml.sequence(t), yaml.is_sequence(t), yaml.ordered(t, keys)
 --   yaml.locate(marks, t [, key]) -> line, col | nil
 --
@@ -208,6 +209,15 @@ function M.locate(marks, t, key)
     end
   end
   return m.line, m.col
+end
+
+-- yaml.comment_text(s) -> s fit for a `# ...` comment line: printable ASCII
+-- kept, every other byte written \xHH.  A comment ends at a line break, and
+-- readers disagree on what one is (\r, NEL, LS, PS...): nothing in s can
+-- end the comment and start YAML.  Text from the plan that reaches a
+-- comment goes through here; the rest of a file goes through yaml.dump.
+function M.comment_text(s)
+  return (tostring(s):gsub("[^\32-\126]", function(c) return ("\\x%02X"):format(c:byte()) end))
 end
 
 local dump_opts = { key_order = "function" }

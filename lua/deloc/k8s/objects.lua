@@ -151,6 +151,7 @@ local function user_ids(user)
 end
 
 -- Kubernetes expands $(VAR) in command, args and env values; `$$` is a `$`.
+-- (In a gsub replacement only '%' is special: "$$" is two dollars.)
 local function kescape(s) return (tostring(s):gsub("%$", "$$")) end
 
 local function restricted_container_context(comp, uid, gid)

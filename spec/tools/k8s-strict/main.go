@@ -5,12 +5,14 @@
 // labels and that every Service selects some workload's pods.
 //
 // Output: one line per document, `ok KIND NAME`, or `error DOC: message`; exit status 1 when
-// any document failed, 2 on bad usage.
+// any document failed, 2 on bad usage.  With K8S_STRICT_JSON=1 each `ok` line is followed by
+// `json {...}`: the object as the API types decoded it, for specs that compare values.
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -187,6 +189,14 @@ func main() {
 			services = append(services, svc)
 		}
 		fmt.Printf("ok %s %s\n", head.Kind, name)
+		if os.Getenv("K8S_STRICT_JSON") == "1" {
+			j, err := json.Marshal(obj)
+			if err != nil {
+				fail("%s %s: cannot encode: %v", head.Kind, name, err)
+				continue
+			}
+			fmt.Printf("json %s\n", j)
+		}
 	}
 	for _, svc := range services {
 		if len(svc.Spec.Selector) == 0 {

@@ -1,0 +1,3 @@
+module deloc.test/faultproxy
+
+go 1.22
