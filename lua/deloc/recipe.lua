@@ -119,11 +119,25 @@ end
 
 -- ---- the sandbox ----
 
-local function copy(t, except)
-  local c = {}
+local new_table = require("table.new")
+
+-- What each recipe's copy of string, table and math holds, filtered once
+-- per process; copy() makes a fresh table of it, sized up front (growing
+-- one key at a time rehashed it five times, three tables per recipe).
+local function template(t, except)
+  local c, n = {}, 0
   for k, v in pairs(t) do
-    if not (except and except[k]) then c[k] = v end
+    if not except[k] then c[k] = v; n = n + 1 end
   end
+  return { fields = c, n = n }
+end
+local STRING = template(string, { dump = true })
+local TABLE = template(table, {})
+local MATH = template(math, { randomseed = true, random = true })
+
+local function copy(tpl)
+  local c = new_table(0, tpl.n)
+  for k, v in pairs(tpl.fields) do c[k] = v end
   return c
 end
 
@@ -133,8 +147,7 @@ end
 -- behind ("x"):upper(), is out of reach: no getmetatable, no debug.)
 local function environment(define)
   local base = {
-    string = copy(string, { dump = true }), table = copy(table),
-    math = copy(math, { randomseed = true, random = true }),
+    string = copy(STRING), table = copy(TABLE), math = copy(MATH),
     pairs = pairs, ipairs = ipairs, next = next, select = select, type = type,
     tostring = tostring, tonumber = tonumber, unpack = unpack, error = error,
     assert = assert,
