@@ -91,7 +91,7 @@ describe("test images #e2e", function()
       "-e", "POSTGRES_USER=deloc", "-e", "POSTGRES_DB=deloc",
       "-e", "POSTGRES_PASSWORD_FILE=/run/secrets/postgres.password",
       tags.postgres })
-    local ready, last = eventually(30, function()
+    local ready, last = eventually(120, function()
       local status, out, err = docker({ "exec", name, "pg_isready", "-h", "127.0.0.1",
         "-p", "5432", "-U", "deloc", "-d", "deloc" })
       return status == 0, out .. err
@@ -120,7 +120,7 @@ describe("test images #e2e", function()
 
   it("postgres started as root runs the server as 999:999", function()
     local name = start("pgroot", { "-e", "POSTGRES_PASSWORD=secret", tags.postgres })
-    local ok, last = eventually(30, function()
+    local ok, last = eventually(120, function()
       local status, out, err = docker({ "exec", name, "pg_isready", "-h", "127.0.0.1" })
       return status == 0, out .. err
     end)
