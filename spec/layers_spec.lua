@@ -19,7 +19,7 @@ local LAYER_NAME = { "core", "model", "adapters", "cli" }
 -- first match wins; patterns are anchored
 local RULES = {
   { "^deloc%.native%.", CORE }, { "^cjson", CORE }, { "^bit$", CORE }, { "^ffi$", CORE },
-  { "^jit", CORE }, { "^string%.buffer$", CORE },
+  { "^jit", CORE }, { "^string%.buffer$", CORE }, { "^table%.new$", CORE },
   { "^deloc%.sys$", CORE }, { "^deloc%.yaml$", CORE }, { "^deloc%.json$", CORE },
   { "^deloc%.http$", CORE }, { "^deloc%.dag$", CORE }, { "^deloc%.pack$", CORE },
   { "^deloc%.term$", CORE }, { "^deloc%.array$", CORE }, { "^deloc%.errors$", CORE },

@@ -213,7 +213,10 @@ function Client:request(r)
     r.retried = true
     return self:request(r)
   end
-  if res.status < 400 then self.version_ok = true end
+  if res.status < 400 then
+    self.version_ok = true
+    if self.podman == nil then self:settle(res) end
+  end
   if res.status >= 400 then
     local msg = res.json and res.json.message or (res.body or ""):gsub("%s+$", "")
     local text, hint = msg ~= "" and msg or ("HTTP " .. res.status), nil
@@ -286,6 +289,15 @@ function M.new(ep, opts)
   return c
 end
 
+-- What the engine is, from any answer's headers: Docker's version middleware
+-- sets Api-Version on every response and Podman adds Libpod-Api-Version to
+-- every one, so a lazily connected client learns it from its first request
+-- and need not spend a /_ping on it.
+function Client:settle(res)
+  self.server_version = header(res, "api-version")
+  self.podman = header(res, "libpod-api-version") ~= nil
+end
+
 -- Pings the engine and settles the API version.
 function Client:ping()
   local res, err = self:request({ method = "GET", path = "/_ping", versioned = false, timeout = 10 })
@@ -303,8 +315,7 @@ function Client:ping()
   if v and v:match("^%d+%.%d+$") then
     self.version = version_less(v, M.MAX_VERSION) and v or M.MAX_VERSION
   end
-  self.server_version = v
-  self.podman = header(res, "libpod-api-version") ~= nil
+  self:settle(res)
   self.calls.total = self.calls.total - 1 -- the ping is bookkeeping, not work
   self.calls.by["GET /_ping"] = nil
   return self

@@ -49,21 +49,33 @@ local function wrap(v, seen)
   local t = type(v)
   if t == "function" then return { [FUNCTION] = true } end
   if t == "number" then
+    -- an integer of at most 14 digits (ports, sizes in bytes) is exact in
+    -- cjson's %.14g: no formatting to check it (most numbers of a plan)
+    if v % 1 == 0 and v > -1e14 and v < 1e14 then return v end
     if v ~= v or v == math.huge or v == -math.huge then error("cannot hand back " .. tostring(v), 0) end
     if tonumber(("%.14g"):format(v)) ~= v then return { [NUMBER] = ("%.17g"):format(v) } end
     return v
   end
   if t ~= "table" then return v end
-  if seen[v] then error("cannot hand back a table that contains itself", 0) end
+  local done = seen[v]
+  if done == true then error("cannot hand back a table that contains itself", 0) end
+  if done then return done end
   seen[v] = true
-  local out = {}
-  for k, x in pairs(v) do out[k] = wrap(x, seen) end
-  seen[v] = nil
-  if array.is(v) then return { [ARRAY] = out } end
-  if errors.is(v) then out[ERROR] = true end
+  -- in place, not a copy: this runs in the child, which exits once the
+  -- answer is sent (copying every table of a plan cost more than encoding
+  -- it); a table met twice is wrapped once and written twice
+  for k, x in pairs(v) do
+    local w = wrap(x, seen)
+    if w ~= x then v[k] = w end
+  end
+  local out = v
+  if array.is(v) then out = { [ARRAY] = v } end
+  if errors.is(v) then v[ERROR] = true end
+  seen[v] = out
   return out
 end
 
+-- answer(value, err) -> JSON; only in the child: value is changed in place
 local function answer(value, err)
   return cjson.encode(wrap({ value = value, err = err }, {}))
 end

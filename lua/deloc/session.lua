@@ -103,10 +103,17 @@ end
 function Session:plan(services, ctx)
   ctx = ctx or {}
   local opts = self.opts
+  -- live inputs first: for a lazily connected driver they are the first
+  -- request, so an unreachable engine fails here, and a reachable one is
+  -- settled before capacity asks it (no fallback to this machine's size)
+  local inputs = {}
+  if ctx.live then
+    local ierr
+    inputs, ierr = self.driver.plan_inputs(self)
+    if not inputs then return nil, ierr end
+  end
   local cap, err = self.driver.capacity(self)
   if not cap then return nil, err end
-  local inputs = ctx.live and self.driver.plan_inputs(self) or {}
-  if inputs == nil then return nil, err end
   local o
   o, err = overrides(opts, ctx.scale)
   if err then return nil, err end

@@ -30,6 +30,20 @@ local function names_of(by)
   return list
 end
 
+-- The requests of a trace but a stale-cache GET /info (the engine's size
+-- is cached for 10 minutes; a round may straddle the expiry).
+local function requests(trace)
+  local list = {}
+  local f = io.open(trace)
+  if not f then return list end
+  for line in f:lines() do
+    local what = line:match("^(%u+ [^ ?]+)")
+    if what ~= "GET /info" then list[#list + 1] = what end
+  end
+  f:close()
+  return list
+end
+
 local function mutating(trace)
   local n = 0
   local f = io.open(trace)
@@ -142,6 +156,9 @@ describe("docker: converge #e2e", function()
       st = e2e.deloc({ "up", "--wait" }, { cwd = dir, env = { DELOC_TRACE_API = trace } })
       assert.equal(0, st)
       assert.equal(0, mutating(trace), "round " .. round)
+      -- and asks no more than it must: one labelled list, no ping, no
+      -- inspect, no health probe of containers the engine calls healthy
+      assert.same({ "GET /containers/json" }, requests(trace), "round " .. round)
     end
     local _, out = e2e.deloc({ "status", "--json" }, { cwd = dir })
     for _, r in ipairs(assert(json.decode(out)).services) do
