@@ -7,25 +7,13 @@
 -- first build of the two Go programs takes many minutes (make test-minio).
 local json = require("deloc.json")
 local e2e = dofile("spec/support/e2e.lua")
-local images = dofile("spec/support/images.lua")
+local catalog = dofile("spec/support/catalog.lua")
 
 describe("catalog: minio on stand-ins built from the MinIO Go modules #minio", function()
-  local project, dir, env
-  local function deloc(args)
-    return e2e.deloc(args, { cwd = dir, env = env, timeout = 300 })
-  end
-
-  setup(function()
-    local tags = assert(images.ensure({ "minio", "mc" }))
-    project = e2e.project("catmin")
-    dir = e2e.workdir(project, "services:\n  minio:\n    options: { buckets: \"deloc, raw\" }\n")
-    env = { DELOC_IMAGES = images.overrides(tags) }
-  end)
-
-  teardown(function()
-    if project then e2e.cleanup(project) end
-    if dir then e2e.rmdir(dir) end
-  end)
+  local stack = catalog.stack({ "minio", "mc" }, "catmin", "services:\n  minio:\n    options: { buckets: \"deloc, raw\" }\n", 300)
+  setup(function() stack:start() end)
+  teardown(function() stack:stop() end)
+  local function deloc(args) return stack:deloc(args) end
 
   it("comes up: the bucket job (mc as root, no capabilities) completes, the server is healthy", function()
     local st, out, err = deloc({ "up", "--wait", "--timeout", "180s" })
@@ -50,6 +38,6 @@ describe("catalog: minio on stand-ins built from the MinIO Go modules #minio", f
   it("down --volumes leaves nothing of the project", function()
     local st, _, err = deloc({ "down", "--volumes" })
     assert.equal(0, st, err)
-    assert.same({}, e2e.leftovers(project))
+    assert.same({}, e2e.leftovers(stack.project))
   end)
 end)

@@ -4,25 +4,13 @@
 -- and `down --volumes` leaves nothing of the project.
 local json = require("deloc.json")
 local e2e = dofile("spec/support/e2e.lua")
-local images = dofile("spec/support/images.lua")
+local catalog = dofile("spec/support/catalog.lua")
 
 describe("catalog: postgres and redis smoke #e2e", function()
-  local project, dir, env
-  local function deloc(args)
-    return e2e.deloc(args, { cwd = dir, env = env, timeout = 240 })
-  end
-
-  setup(function()
-    local tags = assert(images.ensure({ "postgres", "redis" }))
-    project = e2e.project("catpr")
-    dir = e2e.workdir(project, "services:\n  postgres: {}\n  redis: {}\n")
-    env = { DELOC_IMAGES = images.overrides(tags) }
-  end)
-
-  teardown(function()
-    if project then e2e.cleanup(project) end
-    if dir then e2e.rmdir(dir) end
-  end)
+  local stack = catalog.stack({ "postgres", "redis" }, "catpr", "services:\n  postgres: {}\n  redis: {}\n", 240)
+  setup(function() stack:start() end)
+  teardown(function() stack:stop() end)
+  local function deloc(args) return stack:deloc(args) end
 
   it("comes up healthy and passes its smokes", function()
     local st, _, err = deloc({ "up", "--wait", "--timeout", "120s" })
@@ -46,10 +34,10 @@ describe("catalog: postgres and redis smoke #e2e", function()
   end)
 
   it("fails with exit status 8 when a smoke fails (redis stopped)", function()
-    local st, _, err = e2e.docker({ "stop", "-t", "1", project .. "-redis-1" })
+    local st, _, err = e2e.docker({ "stop", "-t", "1", stack.project .. "-redis-1" })
     if st ~= 0 then
       -- the container name scheme is the driver's; find it by label instead
-      local _, ids = e2e.docker({ "ps", "-q", "--filter", "label=dev.deloc.project=" .. project,
+      local _, ids = e2e.docker({ "ps", "-q", "--filter", "label=dev.deloc.project=" .. stack.project,
         "--filter", "label=dev.deloc.service=redis" })
       st, _, err = e2e.docker({ "stop", "-t", "1", (ids:gsub("%s+$", "")) })
     end
@@ -68,6 +56,6 @@ describe("catalog: postgres and redis smoke #e2e", function()
   it("down --volumes leaves nothing of the project", function()
     local st, _, err = deloc({ "down", "--volumes" })
     assert.equal(0, st, err)
-    assert.same({}, e2e.leftovers(project))
+    assert.same({}, e2e.leftovers(stack.project))
   end)
 end)
