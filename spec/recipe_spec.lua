@@ -73,6 +73,10 @@ describe("deloc.recipe", function()
     fails(with('  tmpfs = "/tmp",'), "'tmpfs' must be a list of strings")
   end)
 
+  it("refuses an export without a name, as an error and not a crash (found by fuzz/recipe.c)", function()
+    fails(with('  exports = { A = "a", "postgres://x" },'), "export name '1' must be an environment variable name")
+  end)
+
   it("refuses bad quantities and shows the accepted forms", function()
     fails(with('  resources = { development = { memory = "12 parsecs" } },'),
       "test.lua:4: 'resources.development.memory': invalid memory '12 parsecs' (accepted: bytes as a number, or 512Mi")

@@ -448,8 +448,8 @@ end
 local function exports(v, path)
   want_map(v, path)
   for k, t in pairs(v) do
-    if not k:match("^[%a_][%w_]*$") then
-      fail(sub(path, k), ("export name '%s' must be an environment variable name"):format(k))
+    if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
+      fail(sub(path, tostring(k)), ("export name '%s' must be an environment variable name"):format(tostring(k)))
     end
     want_string(t, sub(path, k))
   end
