@@ -436,6 +436,7 @@ local function ready(run, svc, comp, emit)
   for _, p in ipairs(run.plans[key]) do
     local ok, err = probe.wait_ready(c, p.id, comp, {
       deadline = run.deadline, interrupted = run.interrupted, what = what,
+      fresh = p.action == "create" or p.action == "recreate" or p.action == "start",
       on_probe = function(o) out.probe = o end,
     })
     if not ok then return nil, err end

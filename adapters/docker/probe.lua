@@ -4,7 +4,7 @@
 --   probe.exec(c, id, argv [, timeout]) -> exit_code, output | nil, err
 --   probe.once(c, id, health, ports) -> ready(bool), output
 --   probe.logs_tail(c, id [, n = 12]) -> { line, ... }
---   probe.wait_ready(c, id, comp, { deadline=, on_state=, interrupted= })
+--   probe.wait_ready(c, id, comp, { deadline=, fresh=, on_probe=, interrupted= })
 --     -> true | nil, err   (err.code DEPLOYMENT_FAILED | TIMEOUT | INTERRUPTED)
 --   probe.wait_exit(c, id, { deadline=, interrupted= }) -> exit_code | nil, err
 local errors = require("deloc.errors")
@@ -157,16 +157,30 @@ local function crashed(info, base)
   return false
 end
 
+-- A check passed: ready only if the container still lives the life the
+-- check ran in (a crash loop can answer one exec between restarts).
+local function still_up(c, id, before, base, what)
+  local info, err = c:get("/containers/" .. id .. "/json")
+  if not info then return nil, err end
+  local st = info.State or {}
+  local dead, restarts = crashed(info, base)
+  if not dead and st.StartedAt ~= (before.State or {}).StartedAt then dead, restarts = true, 1 end
+  if dead then return nil, exited_error(c, id, st, what, restarts) end
+  return true
+end
+
 -- Waits until the container is ready: its health passes (deloc's own probe,
 -- or the engine's check if that got there first), or it runs and has no
 -- health check.  Fails at once when the container exits or restarts.
+-- opts.fresh: this run started it, and the engine counts restarts from 0
+-- on an explicit start, so any restart seen is one of this run's.
 function M.wait_ready(c, id, comp, opts)
   opts = opts or {}
   local h = comp.health or {}
   local delay = M.FIRST_DELAY
   local last = nil
   local what = opts.what or comp.name
-  local base
+  local base = opts.fresh and 0 or nil
   while true do
     local e = interrupted(opts)
     if e then return nil, e end
@@ -181,10 +195,18 @@ function M.wait_ready(c, id, comp, opts)
       return nil, ee
     end
     if st.Running then
-      if st.Health and st.Health.Status == "healthy" then return true, "healthy" end
-      local ready, out = M.once(c, id, h, comp.ports)
-      if ready == nil then return true, "running" end -- nothing to probe
-      if ready then return true, out end
+      local ready, out
+      if st.Health and st.Health.Status == "healthy" then
+        ready, out = true, "healthy"
+      else
+        ready, out = M.once(c, id, h, comp.ports)
+        if ready == nil then ready, out = true, "running" end -- nothing to probe
+      end
+      if ready then
+        local ok, cerr = still_up(c, id, info, base, what)
+        if not ok then return nil, cerr end
+        return true, out
+      end
       last = out
       if opts.on_probe then opts.on_probe(out) end
     end
