@@ -55,6 +55,7 @@ all: deps deloc
 deps:
 	$(Q)missing=$$(for p in $(BUILD_PKGS) $(if $(filter test unit e2e test-k8s-full test-k8s-pods bench demo,$(MAKECMDGOALS)),$(TEST_PKGS)) \
 	  $(if $(filter test-k8s-pods,$(MAKECMDGOALS)),$(PODS_PKGS)) \
+	  $(if $(filter test fuzz fuzz-smoke,$(MAKECMDGOALS)),$(FUZZ_PKGS)) \
 	  $(if $(filter lint format check-format,$(MAKECMDGOALS)),$(LINT_PKGS)); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
