@@ -21,6 +21,14 @@ local M = {
   -- the optional row fields this target fills, in table order
   columns = { status = { "uptime", "ports" }, stats = true,
               endpoints = { "ENDPOINT", "CONNECTION" } },
+  -- what the planner needs to know of this target (deloc.plan.traits)
+  traits = {
+    title = "Docker",
+    local_build = true,      -- the engine runs the images it builds here
+    writable_mounts = true,  -- project files are bind mounts of the host paths
+    cpu = "limit",           -- --cpus caps a container; the CPUs are shared
+    more_memory = "give Docker more memory",
+  },
 }
 M.LABEL = build.LABEL
 

@@ -25,6 +25,15 @@ local M = {
   where = "the cluster",
   columns = { status = { "workload", "ready", "restarts", "nodes" },
               endpoints = { "ADDRESS (in the cluster)", "FROM THIS MACHINE" } },
+  -- what the planner needs to know of this target (deloc.plan.traits)
+  traits = {
+    title = "Kubernetes",
+    local_build = false,      -- the nodes pull images; one built here does not reach them
+    writable_mounts = false,  -- project files go in as ConfigMaps, read-only
+    mounts_note = "a host path does not reach the cluster; small read-only files go in as ConfigMaps",
+    cpu = "request",          -- a request is reserved on a node: the minimums must be schedulable
+    more_memory = "add cluster memory",
+  },
 }
 M.LABEL = L
 

@@ -6,6 +6,10 @@ local args = require("deloc.args")
 local errors = require("deloc.errors")
 local suggest = require("deloc.suggest")
 
+-- The model asks the drivers for a target's traits through the registry
+-- (deloc.plan.traits; it may not require a driver itself).
+require("deloc.targets").wire()
+
 local M = {}
 
 -- Options every command understands.

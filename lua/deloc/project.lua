@@ -23,6 +23,7 @@ local yaml = require("deloc.yaml")
 local errors = require("deloc.errors")
 local recipe = require("deloc.recipe")
 local overrides = require("deloc.plan.overrides")
+local traits = require("deloc.plan.traits")
 local profiles = require("deloc.profiles")
 local naming = require("deloc.names")
 local mounts = require("deloc.mounts")
@@ -157,9 +158,9 @@ function M.parse(text, name, dir, opts)
   if p.mirror and p.mirror ~= "" and not naming.image(p.mirror) then
     return bad(value_at(doc, "mirror"), ("mirror %s %s"):format(naming.quote(p.mirror), naming.RULES.image))
   end
-  if p.target and p.target ~= "docker" and p.target ~= "kubernetes" then
-    return bad(value_at(doc, "target"), ("unknown target '%s'%s"):format(p.target,
-      recipe.hint(p.target, overrides.TARGETS)), "targets: docker, kubernetes")
+  if p.target then
+    local known, names = traits.of(p.target)
+    if not known then return bad(value_at(doc, "target"), traits.unknown(p.target, names)) end
   end
   if doc.reserve ~= nil then
     local r, err = overrides.reserve(doc.reserve)

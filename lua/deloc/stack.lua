@@ -18,6 +18,11 @@ local state = require("deloc.state")
 
 local M = {}
 
+-- the target as the state file's history records it: only when not the default
+local function target_note(s)
+  return s.target ~= require("deloc.targets").DEFAULT and s.target or nil
+end
+
 local function first_line(e)
   local why = errors.is(e) and e.message or tostring(e or "failed")
   return (why:gsub("\n.*", ""))
@@ -119,7 +124,7 @@ function M.up(s, services, o)
     or #(res.removed or {}) > 0
   if not err then st.plan = plan end
   if changed then
-    state.record(st, "up", { services = plan.order, target = s.target ~= "docker" and s.target or nil,
+    state.record(st, "up", { services = plan.order, target = target_note(s),
       result = err and (err.code or "failed") or "ok",
       created = res and res.created, recreated = res and res.recreated, configured = res and res.configured })
   end
@@ -261,7 +266,7 @@ function M.scale(s, requests, o)
       state.set_service(st, n, "Running", M.describe_scale(scale, n))
     end
   end
-  state.record(st, "scale", { scale = scale, target = s.target ~= "docker" and s.target or nil,
+  state.record(st, "scale", { scale = scale, target = target_note(s),
     result = err and err.code or "ok" })
   local ok_save, serr = s:save()
   if err then return nil, err end
@@ -277,7 +282,7 @@ function M.remove(s, o)
   local st = state.load(s.project.dir, s.project.name)
   if o.all then
     st = state.new(s.project.name)
-    state.record(st, "clean", { target = s.target ~= "docker" and s.target or nil })
+    state.record(st, "clean", { target = target_note(s) })
     state.save(s.project.dir, st)
     if o.secrets then
       -- never through a link: a cloned project's .deloc/secrets -> ~/x
@@ -294,7 +299,7 @@ function M.remove(s, o)
     if not named or want[n] then state.set_service(st, n, "Stopped") end
   end
   state.record(st, o.stop_only and "stop" or "down", { services = o.services,
-    volumes = o.volumes or nil, target = s.target ~= "docker" and s.target or nil })
+    volumes = o.volumes or nil, target = target_note(s) })
   state.save(s.project.dir, st)
   return out
 end

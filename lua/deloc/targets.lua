@@ -6,6 +6,10 @@
 --   targets.names() -> the targets there are (every driver module)
 --   targets.get(name [, from]) -> driver | nil, err (USAGE, with the names there are)
 --   targets.driver(name) -> driver (raises for an unknown name)
+--   targets.traits(name) -> what the planner needs to know of the target (the
+--     driver's `traits`, deloc.plan.traits) | nil when no driver answers to it
+--   targets.wire() hands the model this registry (deloc.cli does, at start):
+--     the model may not require a driver, so it asks through deloc.plan.traits
 --   targets.option, targets.context_option: the --target / --context options
 local errors = require("deloc.errors")
 
@@ -15,6 +19,12 @@ M.DEFAULT = "docker"
 
 M.option = { "target", arg = "NAME", help = "docker or kubernetes (default: DELOC_TARGET, deloc.yaml's target, docker)" }
 M.context_option = { "context", arg = "NAME", help = "kubeconfig context for the kubernetes target (default: current-context)" }
+
+local function driver_of(name)
+  local ok, mod = pcall(require, "deloc.adapters." .. tostring(name))
+  if ok and type(mod) == "table" and mod.interface == "driver" then return mod end
+  return nil
+end
 
 -- The names of the targets there are: every deloc.adapters.<name> module
 -- (embedded, or in the tree under DELOC_LUA_DIR) that says it is a driver.
@@ -33,8 +43,7 @@ function M.names()
   end
   local out = {}
   for n in pairs(seen) do
-    local ok, mod = pcall(require, "deloc.adapters." .. n)
-    if ok and type(mod) == "table" and mod.interface == "driver" then out[#out + 1] = n end
+    if driver_of(n) then out[#out + 1] = n end
   end
   table.sort(out)
   return out
@@ -42,8 +51,8 @@ end
 
 -- get(name) -> driver | nil, err (USAGE, with the names there are)
 function M.get(name, from)
-  local ok, mod = pcall(require, "deloc.adapters." .. tostring(name))
-  if ok and type(mod) == "table" and mod.interface == "driver" then return mod end
+  local mod = driver_of(name)
+  if mod then return mod end
   local names = M.names()
   local near = require("deloc.suggest").closest(tostring(name), names)
   return nil, errors.new("USAGE", ("unknown target '%s'%s"):format(tostring(name), from and (" in " .. from) or ""),
@@ -70,6 +79,20 @@ function M.name(opts, project)
   end
   -- an unreadable project file is the command's own error to report
   return M.DEFAULT
+end
+
+-- The driver's traits as plain data; `where` is the driver's own.
+function M.traits(name)
+  local d = driver_of(name)
+  if not d then return nil end
+  local t = {}
+  for k, v in pairs(d.traits or {}) do t[k] = v end
+  t.where = t.where or d.where
+  return t
+end
+
+function M.wire()
+  require("deloc.plan.traits").registry = M
 end
 
 function M.driver(name)

@@ -229,16 +229,17 @@ end
 -- names the image per project ("deloc-<project>/<service>[-<component>]:build";
 -- the Docker driver tags it with the context's hash when it builds).  An
 -- image set in deloc.yaml wins over a recipe's build; a build in deloc.yaml
--- wins over any image.  Kubernetes cannot use a local build.
+-- wins over any image.  A target without `local_build` (an image built
+-- here does not reach a cluster) cannot use one.
 local function build_of(st, comp, c, ov, cov, why)
   local b = cov.build or ov.build
   if not b and c.build and comp.image == c.image then b = c.build end
   if not b then return true end
   b = recipe_mod.build_def(b, { "build" })
   local name = comp.service .. (comp.name ~= comp.service and ("-" .. comp.name) or "")
-  if st.target == "kubernetes" then
-    return nil, invalid(("%s: its image is built from %s; Kubernetes cannot use a local build"):format(
-      name, b.context), {
+  if not st.traits.local_build then
+    return nil, invalid(("%s: its image is built from %s; %s cannot use a local build"):format(
+      name, b.context, st.traits.title), {
       hint = ("push the image to a registry and set services.%s.image in deloc.yaml"):format(comp.service) })
   end
   comp.build = b
@@ -294,10 +295,10 @@ local function component(st, svc, cname, ov, use)
   comp.depends_on, err = depends_of(st, svc, r, c, where)
   if not comp.depends_on then return nil, err end
   mounts.apply(comp, c.mounts, ov.mounts, (st.project or {}).secrets, use)
-  for _, m in pairs(st.target == "kubernetes" and comp.mounts or {}) do
+  for _, m in pairs(not st.traits.writable_mounts and comp.mounts or {}) do
     if m.writable then
-      st.warnings[#st.warnings + 1] = ("%s: %s cannot be mounted writable on Kubernetes (a host path does not reach "
-        .. "the cluster; small read-only files go in as ConfigMaps)"):format(facts.id(svc, cname), m.path)
+      st.warnings[#st.warnings + 1] = ("%s: %s cannot be mounted writable on %s%s"):format(facts.id(svc, cname),
+        m.path, st.traits.title, st.traits.mounts_note and (" (" .. st.traits.mounts_note .. ")") or "")
     end
   end
   return comp

@@ -1,16 +1,19 @@
 -- deloc.plan.inputs: the planner's first stage.  Flags win over the project
 -- file, the project file over the defaults: profile, target, reserve,
--- project name, the services asked for and each service's overrides.
+-- project name, the services asked for and each service's overrides.  The
+-- target is known by its traits (deloc.plan.traits): opts.traits when the
+-- caller has the driver, else the driver registry's for the name.
 --
 --   inputs.run(opts) -> st | nil, err
 --     st = { opts=, project=, registry=, warnings=, explain=, profile=,
---            target=, reserve=, project_name=, asked = { names },
+--            target=, traits=, reserve=, project_name=, asked = { names },
 --            override_of = function(name) -> merged overrides | nil }
 local array = require("deloc.array")
 local errors = require("deloc.errors")
 local recipe_mod = require("deloc.recipe")
 local profiles = require("deloc.profiles")
 local overrides = require("deloc.plan.overrides")
+local traits = require("deloc.plan.traits")
 
 local M = {}
 
@@ -22,12 +25,14 @@ local function settings(st, opts, project)
   local profile, perr = profiles.resolve(opts.profile or project.profile or profiles.default, project.profiles)
   if not profile then return nil, perr end
   st.profile = profile
-  local target = opts.target or project.target or "docker"
-  if target ~= "docker" and target ~= "kubernetes" then
-    return nil, invalid(("unknown target '%s'%s"):format(tostring(target),
-      recipe_mod.hint(tostring(target), overrides.TARGETS)), { hint = "targets: docker, kubernetes" })
+  local target = opts.target or project.target or traits.default()
+  local t, names
+  if opts.traits then t = traits.complete(opts.traits, target) else t, names = traits.of(target) end
+  if not t then
+    local msg, hint = traits.unknown(target, names)
+    return nil, invalid(msg, { hint = hint })
   end
-  st.target = target
+  st.target, st.traits = target, t
   local reserve = opts.reserve or project.reserve or overrides.DEFAULT_RESERVE
   if type(reserve) ~= "number" or reserve < 0 or reserve >= 0.9 then
     local r, err = overrides.reserve(reserve)

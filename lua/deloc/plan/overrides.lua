@@ -5,7 +5,8 @@
 --   overrides.check(o) -> true | nil, keypath, message
 --   overrides.merge(a, b) -> b layered over a, key by key
 --   overrides.reserve(v) -> fraction | nil, err: 0.15, "15%", 15 (percent when > 1)
---   overrides.KEYS, overrides.COMPONENT_KEYS, overrides.TARGETS, overrides.DEFAULT_RESERVE
+--   overrides.KEYS, overrides.COMPONENT_KEYS, overrides.DEFAULT_RESERVE
+-- (the targets there are: deloc.plan.traits, from the drivers)
 local array = require("deloc.array")
 local errors = require("deloc.errors")
 local quantity = require("deloc.quantity")
@@ -14,7 +15,6 @@ local recipe_mod = require("deloc.recipe")
 local M = {}
 
 M.DEFAULT_RESERVE = 0.15
-M.TARGETS = { "docker", "kubernetes" }
 M.KEYS = { options = 1, env = 1, ports = 1, replicas = 1, resources = 1, image = 1, components = 1, mounts = 1,
   build = 1 }
 M.COMPONENT_KEYS = { replicas = 1, resources = 1, env = 1, image = 1, enabled = 1, build = 1 }

@@ -200,9 +200,9 @@ local function needed(st)
 end
 
 -- Still over the capacity at the mins: the plan does not fit.  Over only the
--- budget: a warning.  CPU over the capacity at the mins is a warning for
--- Docker (limits are caps) and does not fit for Kubernetes (requests must be
--- schedulable).
+-- budget: a warning.  CPU over the capacity at the mins is a warning where
+-- the target's CPU is a limit (a cap: containers share the CPUs) and does not
+-- fit where it is a request (reserved: it must be schedulable).
 local function fit(st)
   local v, cap, profile, warnings = st.verdict, st.capacity, st.profile, st.warnings
   if st.mem_min_total > cap.usable.memory then
@@ -217,7 +217,7 @@ local function fit(st)
   if v.needed.cpu_min > cap.usable.cpu then
     local msg = ("cpu: the stack needs at least %s CPUs, %s are usable"):format(
       quantity.format_cpu(v.needed.cpu_min), quantity.format_cpu(cap.usable.cpu))
-    if st.target == "kubernetes" then
+    if st.traits.cpu == "request" then
       v.fits = false
       v.reasons[#v.reasons + 1] = msg
     else

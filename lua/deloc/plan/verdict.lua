@@ -86,9 +86,7 @@ local function memory_choices(st, choices)
   end
   drops(st, over, choices)
   smaller(st, over, choices)
-  choices[#choices + 1] = st.target == "docker"
-    and ("give Docker more memory: %s more is needed"):format(fmt_mem(over))
-    or ("add cluster memory: %s more is needed"):format(fmt_mem(over))
+  choices[#choices + 1] = ("%s: %s more is needed"):format(st.traits.more_memory, fmt_mem(over))
   choices[#choices + 1] = ("lower the reserve (now %d%%)"):format(math.floor(st.reserve * 100 + 0.5))
 end
 
@@ -98,8 +96,8 @@ local function choices(st)
   if usable.disk and st.disk_needed > usable.disk then
     c[#c + 1] = ("free %s of disk"):format(fmt_mem(st.disk_needed - usable.disk))
   end
-  if v.needed.cpu_min > usable.cpu and st.target == "kubernetes" then
-    c[#c + 1] = ("add %s CPUs to the cluster"):format(quantity.format_cpu(v.needed.cpu_min - usable.cpu))
+  if v.needed.cpu_min > usable.cpu and st.traits.cpu == "request" then
+    c[#c + 1] = ("add %s CPUs to %s"):format(quantity.format_cpu(v.needed.cpu_min - usable.cpu), st.traits.where)
   end
 end
 
