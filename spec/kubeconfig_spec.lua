@@ -148,6 +148,35 @@ users:
     assert.matches("none of the files in KUBECONFIG exists", err.message, 1, true)
   end)
 
+  it("in a pod with no kubeconfig, uses the service account as kubectl does", function()
+    assert(sys.mkdir_p(dir .. "/sa"))
+    write("sa/token", "eyJhbGciOi.x.y\n")
+    write("sa/ca.crt", "-----BEGIN CERTIFICATE-----\n")
+    write("sa/namespace", "team-a")
+    local env = { HOME = dir .. "/nowhere", KUBERNETES_SERVICE_HOST = "10.96.0.1", KUBERNETES_SERVICE_PORT = "443" }
+    local cfg = assert(kc.load({ env = env, service_account = dir .. "/sa" }))
+    assert.equal("https://10.96.0.1:443", cfg.server)
+    assert.equal("eyJhbGciOi.x.y", cfg.token)
+    assert.equal(dir .. "/sa/ca.crt", cfg.cacert)
+    assert.equal("team-a", cfg.namespace)
+    assert.equal("in-cluster", cfg.context)
+    env.KUBERNETES_SERVICE_HOST = "fd00::1"
+    assert.equal("https://[fd00::1]:443", assert(kc.load({ env = env, service_account = dir .. "/sa" })).server)
+    -- a kubeconfig, a --context or a missing token: the kubeconfig rules as before
+    assert(sys.mkdir_p(dir .. "/.kube"))
+    write(".kube/config", config("    server: https://home", "    token: t"))
+    env.HOME = dir
+    assert.equal("https://home", assert(kc.load({ env = env, service_account = dir .. "/sa" })).server)
+    env.HOME = dir .. "/nowhere"
+    local _, err = kc.load({ env = env, service_account = dir .. "/sa", context = "prod" })
+    assert.matches("no kubeconfig", err.message, 1, true)
+    _, err = kc.load({ env = env, service_account = dir .. "/none" })
+    assert.matches("no kubeconfig", err.message, 1, true)
+    write("sa/token", "\n")
+    _, err = kc.load({ env = env, service_account = dir .. "/sa" })
+    assert.matches("token .* is empty", err.message)
+  end)
+
   it("names an unknown context, with the closest one", function()
     local _, err = load(config("    server: https://h", "    token: t"), { context = "mian" })
     assert.matches("no context named 'mian'", err.message, 1, true)

@@ -14,7 +14,10 @@
 --   ~/.kube/config).  Several files merge like kubectl: the first file that
 --   names a cluster, user or context wins, and so does the first
 --   current-context.  Missing files in the list are skipped; none at all is
---   an error.  opts.env / opts.home stand in for the environment (specs).
+--   an error, unless deloc runs in a pod: with neither KUBECONFIG nor
+--   ~/.kube/config, KUBERNETES_SERVICE_HOST/PORT and the service account's
+--   token (opts.service_account, default M.SERVICE_ACCOUNT) are used, as
+--   kubectl does.  opts.env / opts.home stand in for the environment (specs).
 --
 -- What is understood: cluster server, certificate-authority(-data),
 -- insecure-skip-tls-verify (with a warning), disable-compression and
@@ -391,6 +394,34 @@ end
 
 -- ---- load ----
 
+-- In a pod with no kubeconfig, the pod's service account, as kubectl and
+-- client-go do (rest.InClusterConfig): the API server's address from
+-- KUBERNETES_SERVICE_HOST/PORT, the mounted token, CA and namespace.
+M.SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+local function in_cluster(getenv, sa_dir)
+  local host, port = getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT")
+  if not host or not port then return nil end
+  local token = sys.read_file(sa_dir .. "/token")
+  if not token then return nil end
+  token = token:gsub("%s+$", "")
+  if token == "" or token:find("[%c ]") then
+    return nil, invalid(("the service account token %s/token is empty or not a token"):format(sa_dir))
+  end
+  if not port:match("^%d+$") or host:find("[/@%s]") then
+    return nil, invalid(("KUBERNETES_SERVICE_HOST/PORT '%s' '%s' is not an address"):format(host, port))
+  end
+  if host:find(":", 1, true) then host = "[" .. host .. "]" end
+  local cfg = { context = "in-cluster", cluster = "in-cluster", user = "serviceaccount",
+    server = ("https://%s:%s"):format(host, port), token = token, insecure = false,
+    files = {}, warnings = {}, in_cluster = true }
+  if sys.exists(sa_dir .. "/ca.crt") then cfg.cacert = sa_dir .. "/ca.crt" end
+  local ns = sys.read_file(sa_dir .. "/namespace")
+  ns = ns and ns:gsub("%s+$", "")
+  if ns and ns:match("^[a-z0-9][a-z0-9-]*$") then cfg.namespace = ns end
+  return cfg
+end
+
 local function split_paths(s)
   local out = {}
   for p in s:gmatch("[^:]+") do out[#out + 1] = p end
@@ -429,6 +460,10 @@ function M.load(opts)
       if not ok then return nil, err end
       if merged.problem then return nil, merged.problem end
     end
+  end
+  if found == 0 and source == "~/.kube/config" and not opts.context then
+    local cfg, err = in_cluster(getenv, opts.service_account or M.SERVICE_ACCOUNT)
+    if cfg or err then return cfg, err end
   end
   if found == 0 then
     return nil, errors.new("CONFIG_INVALID", ("no kubeconfig: %s"):format(source == "KUBECONFIG"
