@@ -12,7 +12,6 @@
 -- Every call works inside or outside a sched task.
 local sched = require("deloc.sched")
 local errors = require("deloc.errors")
-local drivers = require("deloc.drivers")
 local client = require("deloc.adapters.kubernetes.client")
 local build = require("deloc.adapters.kubernetes.build")
 local apply = require("deloc.adapters.kubernetes.apply")
@@ -232,12 +231,14 @@ function M.remove(s, opts)
     on_event = s.emit })
 end
 
-function M.backup()
-  return drivers.unsupported("kubernetes", "backup", "use --target docker for it")
+function M.backup(s, plan, service, write)
+  if not s.conn then return unreachable() end
+  return in_task(require("deloc.adapters.kubernetes.backup").backup, s.conn, plan, service, write)
 end
 
-function M.restore()
-  return drivers.unsupported("kubernetes", "restore", "use --target docker for it")
+function M.restore(s, plan, service, data)
+  if not s.conn then return unreachable() end
+  return in_task(require("deloc.adapters.kubernetes.backup").restore, s.conn, plan, service, data)
 end
 
 M.place = ops.place

@@ -184,9 +184,13 @@ describe("kubernetes driver", function()
       for _, name in ipairs({ "docker", "kubernetes" }) do
         assert.same({}, drivers.missing(assert(require("deloc.targets").get(name))), name)
       end
-      local code, err = require("deloc.adapters.kubernetes").backup()
+      -- a backup goes through pods/exec where the recipe has a dump command;
+      -- a volume archive is the Docker target's alone, and said so
+      local plan = { project = "p", services = { minio = { components = { minio = {} } } } }
+      local code, err = require("deloc.adapters.kubernetes.backup").backup({}, plan, "minio", function() end)
       assert.is_nil(code)
-      assert.matches("not available for the kubernetes target", err.message, 1, true)
+      assert.equal("USAGE", err.code)
+      assert.matches("volume archive is made only on the Docker target", err.message, 1, true)
     end)
   end)
 end)
