@@ -32,7 +32,7 @@ return {
         { "SPARK_HOME=/usr/local/spark on PATH; SPARK_OPTS driver -Xmx4096M by default (PYSPARK_SUBMIT_ARGS sets deloc's size)", P .. " lines 41-43" },
         { "start.sh as non-root: no chown, no user changes; runs the command as the current user", S:format("docker-stacks-foundation/start.sh") .. " line 49 ff." },
         { "read-only root: the server writes runtime files, settings and caches under $HOME: not read-only", F },
-        { "Python 3.11 in the foundation image of the spark-3.5.3 builds (ARG PYTHON_VERSION=3.11); apache/spark:3.5.3's python3 is Ubuntu 22.04's 3.10; PySpark's worker.py raises PYTHON_VERSION_MISMATCH when they differ, so spark = cluster cannot run Python code on the workers", "jupyter/docker-stacks images/docker-stacks-foundation/Dockerfile @ c4cb04ec37 (2024-10-19); apache/spark-docker 3.5.3/scala2.12-java17-python3-ubuntu/Dockerfile" },
+        { "Python 3.11 in the foundation image of the spark-3.5.3 builds (ARG PYTHON_VERSION=3.11); apache/spark:3.5.3's python3 is Ubuntu 20.04's 3.8; PySpark's worker.py raises PYTHON_VERSION_MISMATCH when they differ, so spark = cluster cannot run Python code on the workers", "jupyter/docker-stacks images/docker-stacks-foundation/Dockerfile @ c4cb04ec37 (2024-10-19); apache/spark-docker 3.5.3/scala2.12-java11-python3-ubuntu/Dockerfile @ e498bfc (FROM eclipse-temurin:11-jre-focal)" },
         { "dropped capabilities: none needed when started as 1000", F },
         { "Kubernetes: fsGroup 100 makes a fresh work volume group-writable for jovyan", F },
       },
