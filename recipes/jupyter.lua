@@ -6,7 +6,7 @@
 -- the pinned images cannot run it: PySpark refuses Python workers whose
 -- Python differs from the driver's, and the notebook image's Python (3.11+,
 -- jupyter/docker-stacks docker-stacks-foundation) is not apache/spark:3.5.3's
--- (Ubuntu 22.04's 3.10), so every RDD function and Python UDF would fail on
+-- (Ubuntu 20.04's 3.8), so every RDD function and Python UDF would fail on
 -- the cluster.  Planning it is a clear error (recipes/contracts/jupyter.lua);
 -- spark = "local" (default) runs Spark inside this container.
 --
@@ -65,7 +65,7 @@ return recipe "jupyter" {
   depends_on = function(opt)
     if opt.spark == "cluster" then
       error("option spark = \"cluster\" cannot run with the pinned images: the notebook's Python" ..
-        " (3.11+) is not the spark workers' (apache/spark:3.5.3: 3.10) and PySpark refuses Python" ..
+        " (3.11+) is not the spark workers' (apache/spark:3.5.3: 3.8) and PySpark refuses Python" ..
         " workers of another version; use spark = \"local\" (Spark in the notebook container)", 0)
     end
     return { }

@@ -1,9 +1,15 @@
--- apache/airflow:3.0.2 — apache/airflow Dockerfile (the PROD image) and
--- scripts/docker/entrypoint_prod.sh.  The stored files are read at the
--- commits named; the facts used here (uid 50000 gid 0, AIRFLOW_HOME,
--- entrypoint behaviour, *_CMD support) hold across 2.x and 3.0.
-local E = "apache/airflow scripts/docker/entrypoint_prod.sh @ 424b6e9c05"
-local D = "apache/airflow Dockerfile (ARG AIRFLOW_UID=\"50000\", AIRFLOW_HOME=/opt/airflow, AIRFLOW_USER_HOME_DIR=/home/airflow)"
+-- apache/airflow:3.0.2 — apache/airflow Dockerfile (the PROD image, built
+-- from the 3.0.2 release tag) and scripts/docker/entrypoint_prod.sh (copied
+-- to /entrypoint).  NOT read at the 3.0.2 tag: the apache/airflow snapshot
+-- is 1.27 GB, over the 500 MB the fetch tool brings here, so neither the tag
+-- nor its commit can be resolved; the search index holds Dockerfile only at
+-- 0060b1a446 (main, ARG AIRFLOW_VERSION="3.3.0") and entrypoint_prod.sh at
+-- 424b6e9c05 / 65318caa01 (undated here), and no file containing
+-- ARG AIRFLOW_VERSION="3.0.2".  The facts below are the ones these readings
+-- agree on and that the image documents for 2.x and 3.x alike (uid 50000
+-- gid 0, AIRFLOW_HOME, dags/logs, the entrypoint's checks, *_CMD).
+local E = "apache/airflow scripts/docker/entrypoint_prod.sh @ 424b6e9c05 (not the 3.0.2 tag)"
+local D = "apache/airflow Dockerfile @ 0060b1a446 (main, 3.3.0; not the 3.0.2 tag)"
 return {
   recipe = "airflow",
   images = {
@@ -30,15 +36,17 @@ return {
       ports = { [8080] = "api-server", [8974] = "scheduler health server" },
       exec_tmp = false,
       facts = {
-        { "airflow user uid 50000, primary group 0 (OpenShift-style: group 0 owns and can write what the user can)", D },
-        { "check_uid_gid: gid must be 0 (uid 50000 with another gid only warns; other uids fail)", E .. " check_uid_gid" },
+        { "ARG AIRFLOW_UID=50000, AIRFLOW_HOME=/opt/airflow, AIRFLOW_USER_HOME_DIR=/home/airflow; adduser airflow --uid 50000 --gid 0; mkdir /opt/airflow/dags /opt/airflow/logs; chown -R airflow:0 and chmod -R g+rw the home and AIRFLOW_HOME; chmod g=u /etc/passwd", D .. " main stage" },
+        { "runtime apt deps include curl, wget, netcat-openbsd (nc), dumb-init, sudo; python on PATH from /usr/python/bin", D .. " install_os_dependencies.sh get_runtime_apt_deps" },
+        { "ENV DUMB_INIT_SETSID=1; WORKDIR /opt/airflow; EXPOSE 8080; USER 50000; ENTRYPOINT dumb-init -- /entrypoint; CMD []", D .. " end of main stage" },
+        { "check_uid_gid: gid 0 passes; uid 50000 with another gid only warns; any other uid with gid != 0 exits 1", E .. " check_uid_gid" },
         { "umask 0002 so volumes stay writable by group 0", E },
-        { "CONNECTION_CHECK_MAX_COUNT > 0: 'airflow db check' in a loop before the command", E },
-        { "*_CMD variables have priority over plain ones for sensitive options", E .. " create_www_user comment; airflow-core config.yml sensitive options" },
+        { "CONNECTION_CHECK_MAX_COUNT (default 20) > 0: 'airflow db check' in a loop before the command; scheduler and celery also wait for the Celery broker", E },
+        { "an unknown uid gets an /etc/passwd line and HOME=/home/airflow (create_system_user_if_missing)", E },
+        { "*_CMD variables have priority over plain ones for sensitive options (the entrypoint's own _AIRFLOW_WWW_USER_PASSWORD_CMD; Airflow's config for sql_alchemy_conn, broker_url, result_backend, fernet_key)", E .. " create_www_user comment; airflow-core config.yml sensitive options" },
         { "'bash' and 'python' commands are exec'd after the checks; anything else is 'airflow <args>'", E .. " exec_to_bash_or_python_command_if_specified" },
-        { "curl is installed in the runtime image (HTTP health check)", D .. " runtime apt-get install ... curl" },
-        { "read-only root: Airflow writes logs, airflow.cfg and caches under AIRFLOW_HOME and $HOME: not read-only", D },
-        { "dropped capabilities: none needed (non-root)", D },
+        { "read-only root: Airflow writes logs, airflow.cfg and caches under AIRFLOW_HOME and $HOME, pip/uv caches under /tmp/.cache: not read-only", D },
+        { "dropped capabilities: none needed (USER 50000, no step-down)", D },
         { "Kubernetes: runAsUser 50000 with runAsGroup/fsGroup 0 keeps group-0 ownership writable on fresh volumes", D },
       },
     },

@@ -1,11 +1,19 @@
--- redis:7.4.2-bookworm — docker-library/redis, directory 7.4/debian.  The
--- stored mirror of docker-library/redis ends at e92049967d (2024-06-28),
--- before 7.4 was released; the entrypoint and Dockerfile facts below are
--- read from 7.2/debian and 7.4-rc/debian at that commit, whose user, paths
--- and entrypoint are the same code that 7.4/debian was generated from
--- (the repo's template Dockerfile.template / docker-entrypoint.sh).
-local SRC = "docker-library/redis %s @ e92049967d"
-local D, E = SRC:format("7.4-rc/debian/Dockerfile"), SRC:format("7.4-rc/debian/docker-entrypoint.sh")
+-- redis:7.4.2-bookworm — official image; docker-library/official-images
+-- library/redis maps the tag to GitRepo redis/docker-library-redis,
+-- GitCommit 8338d86bc3f7b195046138f8c31bf9a839cdedd3, Directory 7.4/debian
+-- (official-images commits 171c4662a1 .. 2a0cb4ffce, the tag's whole life).
+-- That commit cannot be read here: the stored snapshot of
+-- redis/docker-library-redis ends at 714fd5f9 (2024-10-08, 7.4.1) and the
+-- search index holds 7.4/debian/Dockerfile only at 0642e8613d (7.4.3), not
+-- the entrypoint.  So the facts are read at e5650da9 ("Update 7.4 to 7.4.1",
+-- 7.4/debian, the last stored build before 7.4.2) and checked against the
+-- 7.4.3 Dockerfile at 0642e8613d: user, /data, VOLUME, WORKDIR, ENTRYPOINT,
+-- EXPOSE and CMD are the same lines in both; only REDIS_VERSION/URL/SHA
+-- differ.  The 7.4.2 build's layer history published in
+-- docker-library/repo-info (repos/redis) shows the same steps.
+local SRC = "redis/docker-library-redis 7.4/debian/%s @ e5650da9 (7.4.1; 7.4.2 is 8338d86bc3, not stored)"
+local D, E = SRC:format("Dockerfile"), SRC:format("docker-entrypoint.sh")
+local D3 = "redis/docker-library-redis 7.4/debian/Dockerfile @ 0642e8613d (7.4.3)"
 return {
   recipe = "redis",
   images = {
@@ -23,15 +31,16 @@ return {
       ports = { [6379] = "redis" },
       exec_tmp = false,
       facts = {
-        { "groupadd -r -g 999 redis; useradd -r -g redis -u 999 redis", D },
-        { "mkdir /data && chown redis:redis /data; VOLUME /data; WORKDIR /data", D },
-        { "ENTRYPOINT docker-entrypoint.sh, CMD redis-server, EXPOSE 6379", D },
-        { "as root with redis-server as the command: chown of . then exec gosu redis; any other command passes through", E },
-        { "adds --protected-mode no only when the command is redis-server without a config file; deloc's sh -c start passes through, and a password is set, so protected mode never blocks", E },
-        { "no _FILE support: deloc feeds requirepass on stdin (redis-server -) from the secret file", E },
-        { "read-only root: the server writes only its dir (/data: dump.rdb)", E },
-        { "dropped capabilities: none needed when started as 999", E },
-        { "Kubernetes: a fresh volume needs fsGroup 999 for uid 999 to write /data", D },
+        { "groupadd -r -g 999 redis; useradd -r -g redis -u 999 redis", D .. " lines 10-12; same in " .. D3 },
+        { "RUN mkdir /data && chown redis:redis /data; VOLUME /data; WORKDIR /data", D .. " lines 142-144; same in " .. D3 },
+        { "ENTRYPOINT docker-entrypoint.sh, EXPOSE 6379, CMD redis-server", D .. " lines 146-150" },
+        { "protected mode is switched off at build time (sed on src/config.c), not by the entrypoint: a server started by deloc's sh -c is not blocked by it", D },
+        { "entrypoint (#!/bin/sh): a first arg starting with - or ending in .conf becomes redis-server ARGS; only redis-server run as root does find . ! -user redis -exec chown and exec gosu redis; any other command (deloc's sh -c) passes straight to exec", E .. " lines 4-14, 24" },
+        { "the entrypoint sets umask 0077 when the umask is 0022: dump.rdb and other files it writes are 0600", E .. " lines 16-22" },
+        { "no _FILE support and no env variables read: deloc feeds requirepass on stdin (redis-server -) from the secret file", E },
+        { "read-only root: the server writes only its dir (--dir /data: dump.rdb, temp-*.rdb)", E },
+        { "dropped capabilities: none needed when started as 999 (chown and gosu run only as root)", E .. " lines 10-14" },
+        { "Kubernetes: a fresh volume is root-owned; uid 999 needs fsGroup 999 to write /data", D .. " line 142 (the image's /data is 999-owned, a volume over it is not)" },
       },
     },
   },

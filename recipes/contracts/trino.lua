@@ -1,10 +1,19 @@
 -- trinodb/trino:476 — trinodb/trino core/docker (Dockerfile, bin/run-trino,
--- bin/health-check, default/etc).  Read at the commits named per file; the
--- image layout (uid 1000, /data/trino, /etc/trino, jvm.config percentages)
--- is the same across the 4xx releases.
-local D = "trinodb/trino core/docker/Dockerfile @ 0516d973c1"
-local R = "trinodb/trino core/docker/bin/run-trino @ 1dde41842b"
-local J = "trinodb/trino core/docker/default/etc/jvm.config @ 0a40d1ced6"
+-- bin/health-check, default/etc), built by core/docker/build.sh from the
+-- release tag 476.  NOT read at tag 476: the trinodb/trino snapshot is
+-- 531 MB, over the 500 MB the fetch tool brings here, so the tag and its
+-- commit cannot be resolved; the search index holds these files only at the
+-- undated commits named per fact (the Dockerfile read is the eclipse-temurin
+-- 17 one at 0516d973c1, an older release line).  What is stated here is what
+-- every stored version agrees on — uid/gid 1000, /data/trino and /etc/trino
+-- owned by trino, USER trino:trino, CMD run-trino, EXPOSE 8080, health-check
+-- asking /v1/info for "starting": false — not the 476 base image, Java
+-- version or package list.  In particular curl (used by health-check) is
+-- installed by the Dockerfile read, but is not verified for 476.
+local D = "trinodb/trino core/docker/Dockerfile @ 0516d973c1 (not tag 476)"
+local R = "trinodb/trino core/docker/bin/run-trino @ 1dde41842b (not tag 476)"
+local H = "trinodb/trino core/docker/bin/health-check @ 842f388d19 (not tag 476)"
+local J = "trinodb/trino core/docker/default/etc/jvm.config @ 0a40d1ced6 (not tag 476)"
 return {
   recipe = "trino",
   images = {
@@ -24,12 +33,13 @@ return {
       ports = { [8080] = "HTTP (coordinator and worker)" },
       exec_tmp = true,
       facts = {
-        { "groupadd trino --gid 1000; useradd trino --uid 1000 --gid 1000; mkdir -p /usr/lib/trino /data/trino; chown -R trino:trino", D },
+        { "groupadd trino --gid 1000; useradd trino --uid 1000 --gid 1000 --create-home; mkdir -p /usr/lib/trino /data/trino; chown -R trino:trino /usr/lib/trino /data/trino", D },
         { "apt-get install less python3 curl; CLI jar as /usr/bin/trino; default/etc copied to /etc/trino owned by trino", D },
-        { "USER trino:trino; CMD run-trino; HEALTHCHECK /usr/lib/trino/bin/health-check", D },
-        { "run-trino: launcher run --etc-dir /etc/trino, node.id from $HOSTNAME; writes nothing under /etc", R },
+        { "EXPOSE 8080; USER trino:trino; CMD /usr/lib/trino/bin/run-trino; HEALTHCHECK /usr/lib/trino/bin/health-check; no VOLUME", D },
+        { "run-trino: launcher run --etc-dir /etc/trino, -Dnode.id=$HOSTNAME unless node.properties sets node.id; writes nothing under /etc", R },
+        { "health-check (bash): curl --fail --insecure http(s)://localhost:<port from /etc/trino/config.properties>/v1/info, healthy when \"starting\": false", H },
         { "jvm.config: -XX:InitialRAMPercentage=80 -XX:MaxRAMPercentage=80 -XX:ReservedCodeCacheSize=256M -XX:+ExitOnOutOfMemoryError", J },
-        { "node.data-dir=/data/trino (node.properties)", "trinodb/trino core/docker/default/etc/node.properties @ 029c93b693" },
+        { "node.data-dir=/data/trino (node.properties)", "trinodb/trino core/docker/default/etc/node.properties @ 029c93b693 (not tag 476)" },
         { "read-only root: the server writes node.data-dir and /tmp only", R },
         { "noexec /tmp: JNI libraries (e.g. snappy/zstd for Parquet/ORC readers, jffi) unpack to java.io.tmpdir", J },
         { "dropped capabilities: none needed (non-root)", D },
