@@ -1,12 +1,12 @@
 -- Apache Kafka, official apache/kafka image (JVM), one broker.
 --
--- Mode: KRaft by default (the broker is its own controller).  Option
--- mode = "zookeeper" runs it against the zookeeper service instead; that is
--- why the tag is pinned to 3.9.x, the last line that still supports
--- ZooKeeper (4.0 removed it).  The image turns KAFKA_* variables into
--- server.properties (KAFKA_LOG_DIRS -> log.dirs) and formats the KRaft storage
--- on first start from CLUSTER_ID; without KAFKA_PROCESS_ROLES it runs in
--- ZooKeeper mode.
+-- Mode: KRaft (the broker is its own controller).  The image turns KAFKA_*
+-- variables into server.properties (KAFKA_LOG_DIRS -> log.dirs) and formats
+-- the KRaft storage from CLUSTER_ID on every start; that format refuses a
+-- ZooKeeper configuration ("appears to be for a legacy cluster") and the
+-- start script stops there under errexit (apache/kafka 3.9 branch:
+-- docker/jvm/launch, core/.../tools/StorageTool.scala; recipes/contracts/
+-- kafka.lua), so option mode = "zookeeper" is refused with that reason.
 --
 -- Listeners: INTERNAL (29092) is what containers on the project network use
 -- (kafka-ui, schema-registry, spark jobs): advertised as this service's DNS
@@ -27,15 +27,19 @@ local CLUSTER_ID = "4L6g3nShT-eMCtK--X86sw"  -- base64 UUID, fixed: one broker p
 local function heap(s) return s.heap_mb or 256 end
 
 return recipe "kafka" {
-  description = "Apache Kafka event streaming broker (KRaft, or ZooKeeper mode)",
+  description = "Apache Kafka event streaming broker (KRaft)",
   category = "streaming",
   image = "apache/kafka:3.9.1",
   options = {
     mode = { default = "kraft", choices = { "kraft", "zookeeper" },
-             description = "metadata mode: KRaft (no ZooKeeper) or ZooKeeper" },
+             description = "metadata mode: KRaft (zookeeper: not with the pinned image)" },
   },
   depends_on = function(opt)
-    if opt.mode == "zookeeper" then return { "zookeeper" } end
+    if opt.mode == "zookeeper" then
+      error("option mode = \"zookeeper\" cannot run with the pinned image apache/kafka:3.9.1: its start" ..
+        " script formats KRaft storage on every start, which refuses a ZooKeeper configuration, and" ..
+        " stops; use mode = \"kraft\" (the default: no ZooKeeper needed)", 0)
+    end
     return { }
   end,
   ports = {
@@ -68,20 +72,13 @@ return recipe "kafka" {
     -- EXTERNAL is what host clients dial: the host port the planner published
     -- (it moves when 9092 is taken), mapped to the container's 9092.
     local advertised = ("INTERNAL://%s:29092,EXTERNAL://localhost:%d"):format(self, s.host_port("broker"))
-    if s.options.mode == "zookeeper" then
-      env.KAFKA_BROKER_ID = "1"
-      env.KAFKA_ZOOKEEPER_CONNECT = ("%s:%d"):format(s.host("zookeeper"), s.port("client", "zookeeper"))
-      env.KAFKA_LISTENERS = "INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092"
-      env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP = "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT"
-    else
-      env.CLUSTER_ID = CLUSTER_ID
-      env.KAFKA_NODE_ID = "1"
-      env.KAFKA_PROCESS_ROLES = "broker,controller"
-      env.KAFKA_CONTROLLER_QUORUM_VOTERS = "1@localhost:9093"
-      env.KAFKA_CONTROLLER_LISTENER_NAMES = "CONTROLLER"
-      env.KAFKA_LISTENERS = "INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093"
-      env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP = "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
-    end
+    env.CLUSTER_ID = CLUSTER_ID
+    env.KAFKA_NODE_ID = "1"
+    env.KAFKA_PROCESS_ROLES = "broker,controller"
+    env.KAFKA_CONTROLLER_QUORUM_VOTERS = "1@localhost:9093"
+    env.KAFKA_CONTROLLER_LISTENER_NAMES = "CONTROLLER"
+    env.KAFKA_LISTENERS = "INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093"
+    env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP = "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
     env.KAFKA_ADVERTISED_LISTENERS = advertised
     return env
   end,

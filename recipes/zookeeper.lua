@@ -1,6 +1,6 @@
 -- Apache ZooKeeper, official Docker image, single node.
 --
--- Only needed by Kafka in ZooKeeper mode (kafka option mode = "zookeeper").
+-- A coordination service of its own (kafka runs KRaft and does not need it).
 -- The image's entrypoint drops from root to `zookeeper` (uid 1000, gid 1000)
 -- with gosu; started as 1000:1000 it skips that, which works because /data,
 -- /datalog, /logs and /conf are created owned by that user in the image.

@@ -16,7 +16,7 @@ local CATALOG = {
 -- every option mode a recipe offers
 local VARIANTS = {
   airflow = { {}, { executor = "celery" } },
-  kafka = { {}, { mode = "zookeeper" } },
+  kafka = { {} },
   ["kafka-ui"] = { {}, { schema_registry = "yes" } },
 }
 local Gi = 1024 ^ 3
