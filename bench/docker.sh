@@ -257,8 +257,11 @@ for st in chain indep; do
     what="\`deloc up\` $N services, 3-level dependency chain, until all healthy by deloc's exec probe (median of $reps)"
     tgt="≤ 0.6× compose"
   else
+    # issue 9 asks ≤ 0.6× of any stack; with no dependencies both tools are
+    # bound by the engine's container starts (~6 a second on 2 cores), and
+    # compose only adds its first health interval, so this one is missed
     what="\`deloc up\` $N independent services, until all healthy (median of $reps)"
-    tgt="≤ 1× compose"
+    tgt="≤ 0.6× compose"
   fi
   echo "$what|$(secs "$d") ($(ratio "$d" "$c")× compose)|$tgt|\`docker-compose up -d\` + wait for healthy (health interval 1s) $(secs "$c")"
 done
