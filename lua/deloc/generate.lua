@@ -112,12 +112,15 @@ end
 
 -- Never through a link: a link committed inside an old tree (or the old
 -- tree itself a link) would lead the removal to the user's files; a link is
--- removed itself.
+-- removed itself.  unlink first (a file or a link goes in one call, and
+-- unlink never follows a link); only what it refuses is looked at, and
+-- entered only when it is a directory (not a link to one).
 local function remove_tree(path)
-  if sys.at(dirname(path)):kind(basename(path)) == "directory" then
-    local names = sys.listdir(path) or {}
-    for _, n in ipairs(names) do remove_tree(path .. "/" .. n) end
-  end
+  local ok, err = sys.remove(path)
+  if ok then return ok end
+  if sys.at(dirname(path)):kind(basename(path)) ~= "directory" then return nil, err end
+  local names = sys.listdir(path) or {}
+  for _, n in ipairs(names) do remove_tree(path .. "/" .. n) end
   return sys.remove(path)
 end
 
@@ -174,10 +177,15 @@ local function write_tree(dir, files, is_ours, force)
   local paths = {}
   for p in pairs(files) do paths[#paths + 1] = p end
   table.sort(paths)
+  local made = { [tmp] = true } -- each directory made once, not once a file
   for _, p in ipairs(paths) do
     local full = tmp .. "/" .. p
-    ok, err = sys.mkdir_p(dirname(full), 493)
-    if ok then ok, err = write_new(full, files[p]) end
+    local d = dirname(full)
+    if not made[d] then
+      ok, err = sys.mkdir_p(d, 493)
+      made[d] = ok
+    end
+    if made[d] then ok, err = write_new(full, files[p]) end
     if not ok then
       remove_tree(tmp)
       return io_error(("cannot write '%s': %s"):format(dir .. "/" .. p, why(err)), nil, dir)
