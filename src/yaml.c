@@ -982,6 +982,8 @@ static int printable(uint32_t c) {
 enum style { PLAIN, DOUBLE, LITERAL };
 
 static int is_yaml11_word(const char *s, size_t len) {
+  if (len > 3) /* the longest below */
+    return 0;
   static const char *const words[] = {
       "y",  "Y",  "yes", "Yes", "YES", "n",   "N",   "no", "No",
       "NO", "on", "On",  "ON",  "off", "Off", "OFF", "<<", "=",
