@@ -79,13 +79,21 @@ local function template_comment(text)
 end
 
 -- Go template string literal
+local lit_of = {} -- the same few names are quoted again and again (per render)
 local function lit(s)
   s = tostring(s)
+  local q = lit_of[s]
+  if q then return q end
   -- nothing to escape (a control byte, a non-ASCII byte, '"' or '\'): as is
-  if not s:find('[%c\128-\255"\\]') then return '"' .. s .. '"' end
-  local body = s:gsub('\\', '\\\\'):gsub('"', '\\"')
-    :gsub("[^\32-\126]", function(c) return ("\\x%02x"):format(c:byte()) end)
-  return '"' .. body .. '"'
+  if not s:find('[%c\128-\255"\\]') then
+    q = '"' .. s .. '"'
+  else
+    local body = s:gsub('\\', '\\\\'):gsub('"', '\\"')
+      :gsub("[^\32-\126]", function(c) return ("\\x%02x"):format(c:byte()) end)
+    q = '"' .. body .. '"'
+  end
+  lit_of[s] = q
+  return q
 end
 
 local function index_expr(path)
@@ -199,8 +207,9 @@ end
 -- start, end + 1.  The tag is found by a plain search (a pattern tried at
 -- every byte of the text costs more than the rest of the rendering), then
 -- what follows it is checked.
+local AFTER = { ["[BL]"] = "^[BL]%d+__()", V = "^V%d+__()" }
 local function next_placeholder(text, tag, kinds, pos)
-  local after = "^" .. kinds .. "%d+__()"
+  local after = AFTER[kinds]
   while true do
     local s = text:find(tag, pos, true)
     if not s then return nil end
@@ -372,6 +381,7 @@ function M.render(plan, opts)
     error("helm: expects a plan (from deloc.plan{...})", 2)
   end
   opts = opts or {}
+  lit_of = {}
   local chart = objects.dns(plan.project)
   local p = chart_params(plan, chart)
   local files = {}
