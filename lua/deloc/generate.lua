@@ -8,7 +8,8 @@
 --     opts.force overwrites a file deloc did not generate
 --   deloc.generate.helm(plan, dir [, opts]) -> { files } | nil, err
 --     writes the chart into dir (a new directory renamed into place: never a
---     partial chart); opts.plans = { [profile] = plan } adds values-<profile>.yaml
+--     partial chart; a file the old chart had byte for byte is linked into
+--     it, not written again); opts.plans = { [profile] = plan } adds values-<profile>.yaml
 --     files; opts.force replaces a directory deloc did not generate
 --   deloc.generate.helm_files(plan [, opts]) -> { [path] = text } (nothing written)
 --
