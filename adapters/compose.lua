@@ -191,7 +191,8 @@ local function service_of(plan, comp, relative)
     -- the Compose file's directory, so outside the project it is absolute
     local ctx = comp.build.context
     if not relative and plan.dir then ctx = plan.dir:gsub("/+$", "") .. "/" .. ctx end
-    s.build = yaml.ordered({ context = ctx, dockerfile = comp.build.dockerfile }, { "context", "dockerfile" })
+    s.build = yaml.ordered({ context = ctx, dockerfile = comp.build.dockerfile, target = comp.build.target },
+      { "context", "dockerfile", "target" })
   end
   if comp.entrypoint then s.entrypoint = seq(comp.entrypoint) end
   if comp.command then s.command = seq(comp.command) end

@@ -33,7 +33,8 @@ describe("build", function()
     finally(function() rm(d) end)
     local plan = assert(api.plan({ file = d .. "/deloc.yaml", capacity = CAPACITY }))
     assert.equal("Other.df", plan.services.web.components.web.build.dockerfile)
-    for _, bad in ipairs({ "{ context: ../elsewhere }", "{ context: /etc }", "{ contxt: app }" }) do
+    for _, bad in ipairs({ "{ context: ../elsewhere }", "{ context: /etc }", "{ contxt: app }",
+      "{ context: app, target: \"a b\" }", "{ context: app, target: \"-x\" }" }) do
       local d2 = project("services:\n  web:\n    build: " .. bad .. "\n")
       local p, err = api.plan({ file = d2 .. "/deloc.yaml", capacity = CAPACITY })
       rm(d2)
@@ -92,6 +93,11 @@ describe("build", function()
     assert(sys.write_atomic(d .. "/app/a.txt", "two"))
     assert.is_not.equal(t1, tag())
     assert.matches("^deloc%-b/web%-worker:", tag("worker"))
+    -- a target stage is another image of the same files
+    package.loaded["deloc.adapters.docker.image_build"] = nil
+    local staged = require("deloc.adapters.docker.image_build").resolve({ service = "web", name = "web",
+      build = { context = "app", dockerfile = "Dockerfile", target = "first" } }, d, "b")
+    assert.is_not.equal(tag(), staged)
     package.loaded["deloc.adapters.docker.image_build"] = ib
   end)
 end)

@@ -119,9 +119,14 @@ describe("deloc import", function()
     assert.equal("postgres:latest", p.images["postgres:unpinned"])
     assert.equal("/etc/nginx/conf.d/default.conf", plan.services.proxy.components.proxy.mounts.default_conf.path)
     assert.equal(80, plan.services.proxy.components.proxy.ports.p80.host)
-    assert.truthy(skipped(report, "backend", "build"))
+    -- built from its context, up to the stage Compose named
+    assert.is_nil(skipped(report, "backend", "build"))
     assert.equal("backend", recipes.backend.name)
-    assert.matches(":local$", recipes.backend.components.backend.image)
+    assert.same({ context = "backend", dockerfile = "Dockerfile", target = "builder" },
+      recipes.backend.components.backend.build)
+    assert.same({ context = "backend", dockerfile = "Dockerfile", target = "builder" },
+      plan.services.backend.components.backend.build)
+    assert.matches("/backend:build$", plan.services.backend.components.backend.image)
   end)
 
   it("keeps a hostile Compose file's strings out of the recipe's code", function()

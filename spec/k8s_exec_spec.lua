@@ -51,6 +51,10 @@ describe("kubernetes exec: WebSocket frames", function()
     assert.matches("control frame", err)
   end)
 
+  it("knows the answer a server owes a key (RFC 6455's own example)", function()
+    assert.equal("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", ws.accept("dGhlIHNhbXBsZSBub25jZQ=="))
+  end)
+
   it("reads the exit code from the status channel", function()
     assert.equal(0, ws.exit_code('{"metadata":{},"status":"Success"}'))
     assert.equal(42, ws.exit_code(json.encode({ status = "Failure", reason = "NonZeroExitCode",
@@ -111,13 +115,17 @@ describe("kubernetes exec against a stand-in API server", function()
     assert.equal("err\n", r.stderr)
   end)
 
-  it("says what is wrong: refused, no protocol, no status, v4 with input", function()
+  it("says what is wrong: refused, no protocol, no key proof, no status, v4 with input", function()
     local _, err = exec.capture(c, pod, "ctr", { "forbidden" })
     assert.equal(403, err.status)
     assert.matches("no exec for you", err.message, 1, true)
     assert.matches("pods/exec", err.hint, 1, true)
     _, err = exec.capture(c, pod, "ctr", { "noproto" })
     assert.matches("no channel protocol", err.message, 1, true)
+    for _, cmd in ipairs({ "badaccept", "noaccept" }) do
+      _, err = exec.capture(c, pod, "ctr", { cmd })
+      assert.matches("does not match the key deloc sent", err.message, 1, true)
+    end
     _, err = exec.capture(c, pod, "ctr", { "nostatus" })
     assert.matches("without the process's exit status", err.message, 1, true)
     assert.equal(0, assert(exec.capture(c, pod, "ctr", { "v4" })).code)

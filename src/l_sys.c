@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "sha1.h"
 #include "sys.h"
 
 extern char **environ;
@@ -107,6 +108,16 @@ static int l_sys_hash(lua_State *L) {
   char out[17];
   dl_hash_hex(dl_hash_fnv1a64(s, len), out);
   lua_pushlstring(L, out, 16);
+  return 1;
+}
+
+/* sys.sha1(s) -> the 20-byte SHA-1 digest of s (the WebSocket handshake) */
+static int l_sys_sha1(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  uint8_t out[20];
+  dl_sha1(s, len, out);
+  lua_pushlstring(L, (const char *)out, sizeof out);
   return 1;
 }
 
@@ -794,6 +805,7 @@ static const luaL_Reg functions[] = {
     {"cgroup", l_sys_cgroup},
     {"tcp_listening", l_sys_tcp_listening},
     {"hash", l_sys_hash},
+    {"sha1", l_sys_sha1},
     {"now", l_sys_now},
     {"time", l_sys_time},
     {"sleep", l_sys_sleep},

@@ -147,12 +147,15 @@ local function pack(root, b)
     return not ignored(rel)
   end })
   if not tar then return nil, err end
-  return { tar = tar, hash = hash(b.dockerfile .. "\0" .. tar) }
+  -- a target stage is part of what the image is (without one, the hash
+  -- stays what it was, so existing builds keep their tags)
+  local what = b.target and (b.dockerfile .. "\0target=" .. b.target) or b.dockerfile
+  return { tar = tar, hash = hash(what .. "\0" .. tar) }
 end
 
 function M.resolve(comp, root, project)
   local b = comp.build
-  local key = root .. "\0" .. b.context .. "\0" .. b.dockerfile
+  local key = root .. "\0" .. b.context .. "\0" .. b.dockerfile .. "\0" .. (b.target or "")
   local ctx = cache[key]
   if not ctx then
     local err
@@ -194,7 +197,7 @@ function M.ensure(run, image, service, emit, comp)
   end)
   local res
   res, err = c:request({ method = "POST", path = "/build", timeout = 3600,
-    query = { t = image, dockerfile = comp.build.dockerfile, rm = 1, forcerm = 1,
+    query = { t = image, dockerfile = comp.build.dockerfile, target = comp.build.target, rm = 1, forcerm = 1,
       labels = json.encode({ ["dev.deloc.project"] = run.plan.project, ["dev.deloc.service"] = service }) },
     body = tars[comp], content_type = "application/x-tar",
     on_data = function(ch) lines:feed(ch) end })

@@ -134,6 +134,17 @@ function M.open(c, path, query)
     end
     return nil, errors.new(code, "exec: " .. msg, { status = status })
   end
+  -- the answer proves it read our key (RFC 6455 4.1: else fail the
+  -- connection), so no cache or proxy in between answers for the server
+  local accept
+  for name, value in head:sub(1, stop):gmatch("\r\n([^:\r\n]+):[ \t]*([^\r\n]*)") do
+    if name:lower() == "sec-websocket-accept" then accept = value:gsub("%s+$", "") end
+  end
+  if accept ~= ws.accept(key) then
+    conn:close()
+    return nil, stream_error("the API server's WebSocket answer does not match the key deloc sent "
+      .. "(Sec-WebSocket-Accept " .. (accept and "wrong" or "missing") .. ")")
+  end
   if proto ~= "v5.channel.k8s.io" and proto ~= "v4.channel.k8s.io" then
     conn:close()
     return nil, stream_error("the API server agreed no channel protocol deloc speaks (" .. tostring(proto) .. ")")

@@ -8,6 +8,8 @@
 --     msg = { opcode=, data= }: whole messages (fragments joined; a control
 --     frame between fragments comes out on its own); a masked server frame
 --     is unmasked, a bad one is an error
+--   ws.accept(key) -> the Sec-WebSocket-Accept a server must answer to key
+--     (RFC 6455 4.2.2: base64 of SHA-1 of key .. the protocol's GUID)
 --   ws.message(channel, data) -> the payload of one channel message
 --   ws.close_stdin() -> payload of v5's "close channel 0" (channel 255)
 --   ws.exit_code(status_json_text) -> code | nil, err
@@ -34,6 +36,12 @@ function M.random(n)
   local out = pool:sub(1, n)
   pool = pool:sub(n + 1)
   return out
+end
+
+local GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+function M.accept(key)
+  return require("deloc.kubeconfig").base64_encode(require("deloc.sys").sha1(key .. GUID))
 end
 
 -- payload XOR the 4-byte key (the same operation masks and unmasks)

@@ -369,6 +369,50 @@ function Conv:volumes(svc, s, r, y)
   if next(mounts) then y.mounts = mounts end
 end
 
+-- build: context (a directory of the project), dockerfile, target; what the
+-- Engine's build API would need more of is listed.
+local BUILD_WHY = {
+  args = "build arguments: bake them into the Dockerfile (ARG defaults)",
+  cache_from = "deloc builds with the engine's local cache",
+  labels = "deloc labels its images itself",
+  network = "deloc builds on the engine's default build network",
+  platforms = "deloc builds for the engine's own platform",
+  secrets = "build secrets are not carried over",
+  ssh = "build-time SSH forwarding is not carried over",
+  dockerfile_inline = "write the Dockerfile into the context",
+}
+
+function Conv:build(svc, s, r)
+  local b = s.build
+  if type(b) ~= "table" then b = { context = b } end
+  local ctx = self:now(tostring(b.context or "."), svc, "build.context")
+  if not ctx then return end
+  if ctx:find("^%a[%w+.-]*://") or ctx:find("^git@") then
+    return self:skip(svc, "build", ("context '%s' is remote: deloc builds from the project's files"):format(ctx))
+  end
+  local full = ctx:sub(1, 1) == "/" and ctx or (self.dir .. "/" .. ctx:gsub("^%./", ""))
+  full = full:gsub("/%.?$", "")
+  if ctx:sub(1, 1) == "~" or not require("deloc.mounts").inside(self.out, full) then
+    return self:skip(svc, "build", ("context '%s' is outside the project directory %s"):format(ctx, self.out))
+  end
+  local def = { context = full == self.out and "." or full:sub(#self.out + 2) }
+  if b.dockerfile ~= nil then def.dockerfile = self:now(tostring(b.dockerfile), svc, "build.dockerfile") end
+  if b.target ~= nil then def.target = self:now(tostring(b.target), svc, "build.target") end
+  local ok, err = pcall(require("deloc.recipe").build_def, def, { "build" })
+  if not ok then
+    return self:skip(svc, "build", tostring(type(err) == "table" and err.message or err))
+  end
+  r.build = def
+  for k in pairs(b) do
+    if k ~= "context" and k ~= "dockerfile" and k ~= "target" then
+      self:skip(svc, "build." .. tostring(k), BUILD_WHY[k] or "not carried over")
+    end
+  end
+  if not require("deloc.sys").isdir(full) then
+    self:note(svc, ("build context %s does not exist yet: create it before deloc up"):format(def.context))
+  end
+end
+
 function Conv:health(svc, s, r)
   local h = s.healthcheck
   if type(h) ~= "table" then return true end
@@ -433,9 +477,9 @@ local CARRIED = {
   image = 1, command = 1, entrypoint = 1, environment = 1, env_file = 1, ports = 1, expose = 1,
   volumes = 1, tmpfs = 1, depends_on = 1, healthcheck = 1, user = 1, mem_limit = 1, cpus = 1,
   mem_reservation = 1, deploy = 1, restart = 1, secrets = 1, configs = 1, profiles = 1, read_only = 1,
+  build = 1,
 }
 local WHY = {
-  build = "deloc runs images: build it (docker build -t IMAGE CONTEXT) and set the image in the recipe",
   container_name = "deloc names containers <project>-<service>-<n>",
   hostname = "the service is reachable by its name on the project network",
   networks = "deloc puts a project on one network, each service reachable by name",
@@ -467,9 +511,14 @@ function Conv:service(name, s)
   local err
   -- image
   local image = s.image
-  if image == nil then
+  if s.build ~= nil then self:build(svc, s, r) end
+  if r.build then
+    self:note(svc, ("built from %s%s: deloc tags the image per project"):format(r.build.context,
+      image ~= nil and (" (Compose tagged it " .. tostring(image) .. ")") or ""))
+    image = nil
+  elseif image == nil then
     image = ("%s-%s:local"):format(self.project, svc)
-    self:note(svc, ("no image (it is built): the recipe names %s"):format(image))
+    self:note(svc, ("no image (its build is not carried over): the recipe names %s"):format(image))
   else
     image, err = self:now(tostring(image), svc, "image")
     if not image then return nil, err end

@@ -121,7 +121,7 @@ local function died(how, detail, what)
       :format(what, names[detail] or ("signal " .. tostring(detail))),
       { hint = "a recipe recursing without end, or using more than its memory, does this" })
   end
-  -- under AddressSanitizer a stack overflow is reported and exits 1
+  -- it exited with a status of its own (a runtime that aborted)
   return errors.new("CONFIG_INVALID", ("%s crashed (exit %s); deloc itself is unharmed"):format(what, tostring(detail)))
 end
 

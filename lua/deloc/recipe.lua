@@ -633,13 +633,22 @@ local function smoke(v, path)
   }
 end
 
--- build = { context = DIR, dockerfile = FILE }: the image is built from the
--- project's own files (DIR relative to the project directory, inside it).
+-- build = { context = DIR, dockerfile = FILE, target = STAGE }: the image is
+-- built from the project's own files (DIR relative to the project directory,
+-- inside it; FILE relative to DIR), up to the named stage if one is given.
 function M.build_def(v, path)
   want_map(v, path)
-  check_keys(v, { context = 1, dockerfile = 1 }, path, "build")
+  check_keys(v, { context = 1, dockerfile = 1, target = 1 }, path, "build")
   local out = { context = v.context ~= nil and want_string(v.context, sub(path, "context")) or ".",
     dockerfile = v.dockerfile ~= nil and want_string(v.dockerfile, sub(path, "dockerfile")) or "Dockerfile" }
+  if v.target ~= nil then
+    out.target = want_string(v.target, sub(path, "target"))
+    -- a Dockerfile stage name (FROM ... AS name): what the builder accepts
+    if not out.target:match("^[%a][%w_.%-]*$") or #out.target > 128 then
+      fail(sub(path, "target"), ("build.target '%s' is not a stage name (letters, digits, '_', '.', '-')")
+        :format(out.target))
+    end
+  end
   for _, k in ipairs({ "context", "dockerfile" }) do
     local bad = out[k]:sub(1, 1) == "/" or ("/" .. out[k] .. "/"):find("/../", 1, true)
     if bad or out[k] == "" then

@@ -479,6 +479,8 @@ M.tcp_listening = native.tcp_listening
 -- sys.hash(s) -> 16 hex digits: FNV-1a 64 (telling configurations apart; no
 -- security boundary)
 M.hash = native.hash
+-- sys.sha1(s) -> 20 raw bytes: SHA-1, for the WebSocket handshake only
+M.sha1 = native.sha1
 
 -- ---- processes ----
 

@@ -99,6 +99,33 @@ describe("docker: build #e2e", function()
     assert.equal("", after)
   end)
 
+  it("builds up to the stage deloc.yaml names, and tells docker-compose the same", function()
+    assert(sys.mkdir_p(dir .. "/stages"))
+    assert(sys.write_atomic(dir .. "/stages/Dockerfile", table.concat({
+      "FROM " .. images.tag("busybox") .. " AS first",
+      "RUN echo first > /stage",
+      [[CMD ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"] ]],
+      "FROM " .. images.tag("busybox") .. " AS second",
+      "RUN echo second > /stage",
+      "RUN exit 3",
+    }, "\n") .. "\n"))
+    e2e.project_file(dir, project, "services:\n  web:\n    build: { context: stages, target: first }\n",
+      e2e.root .. "/spec/fixtures/build/recipes")
+    finally(function()
+      e2e.project_file(dir, project, "services:\n  web: {}\n", e2e.root .. "/spec/fixtures/build/recipes")
+    end)
+    local code, out, err = deloc({ "up" })
+    assert.equal(0, code, out .. err) -- the second stage, which fails, is not built
+    code, out = deloc({ "exec", "web", "cat", "/stage" })
+    assert.equal(0, code)
+    assert.equal("first\n", out)
+    code, out, err = deloc({ "generate", "compose", "-o", "compose.yaml" })
+    assert.equal(0, code, out .. err)
+    local r = assert(sys.spawn({ argv = { "docker-compose", "-f", dir .. "/compose.yaml", "config" }, cwd = dir }))
+    assert.equal(0, r.status, r.stderr)
+    assert.matches("target: first", r.stdout, 1, true)
+  end)
+
   it("reports a failing build with its output, and a context outside the project", function()
     assert(sys.write_atomic(dir .. "/app/Dockerfile", "FROM " .. images.tag("busybox") .. "\nRUN exit 3\n"))
     local code, out, err = deloc({ "up" })
