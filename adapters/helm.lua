@@ -67,6 +67,9 @@ end
 -- helm.template_escape(text) -> text where every "{{" is template output,
 -- not an action: what the plan says stays data in a template file.
 function M.template_escape(text)
+  -- a plain search first: most text holds no "{{", and a pattern walk of a
+  -- whole chart costs more than the rest of its rendering
+  if not text:find("{{", 1, true) then return text end
   return (text:gsub("{{", '{{ "{{" }}'))
 end
 
@@ -76,10 +79,21 @@ local function template_comment(text)
 end
 
 -- Go template string literal
+local lit_of = {} -- the same few names are quoted again and again (per render)
 local function lit(s)
-  local body = tostring(s):gsub('\\', '\\\\'):gsub('"', '\\"')
-    :gsub("[^\32-\126]", function(c) return ("\\x%02x"):format(c:byte()) end)
-  return '"' .. body .. '"'
+  s = tostring(s)
+  local q = lit_of[s]
+  if q then return q end
+  -- nothing to escape (a control byte, a non-ASCII byte, '"' or '\'): as is
+  if not s:find('[%c\128-\255"\\]') then
+    q = '"' .. s .. '"'
+  else
+    local body = s:gsub('\\', '\\\\'):gsub('"', '\\"')
+      :gsub("[^\32-\126]", function(c) return ("\\x%02x"):format(c:byte()) end)
+    q = '"' .. body .. '"'
+  end
+  lit_of[s] = q
+  return q
 end
 
 local function index_expr(path)
@@ -109,9 +123,27 @@ local function plan_text(v, out, seen)
   return out
 end
 
+-- true when a string of the plan (a key or a value) holds "__DELOC"
+local function mentions_tag(t, seen)
+  seen[t] = true
+  for k, x in pairs(t) do
+    if type(k) == "string" and k:find("__DELOC", 1, true) then return true end
+    local tx = type(x)
+    if tx == "string" then
+      if x:find("__DELOC", 1, true) then return true end
+    elseif tx == "table" and not seen[x] and mentions_tag(x, seen) then
+      return true
+    end
+    if type(k) == "table" and not seen[k] and mentions_tag(k, seen) then return true end
+  end
+  return false
+end
+
 -- A placeholder tag no string of the plan contains ("__DELOC0_", "__DELOC1_"
 -- ...): plan text that looks like a placeholder stays text.
 local function placeholder_tag(plan)
+  -- the common case, no "__DELOC" anywhere, without joining the plan's text
+  if not mentions_tag(plan, {}) then return "__DELOC0_" end
   local all = table.concat(plan_text(plan, {}, {}), "\0")
   local n = 0
   while all:find(("__DELOC%d_"):format(n), 1, true) do n = n + 1 end
@@ -171,11 +203,27 @@ local function rewrite_line(p, line)
   return line
 end
 
+-- the next placeholder of one of `kinds` ("[BL]", "V") at or after pos:
+-- start, end + 1.  The tag is found by a plain search (a pattern tried at
+-- every byte of the text costs more than the rest of the rendering), then
+-- what follows it is checked.
+local AFTER = { ["[BL]"] = "^[BL]%d+__()", V = "^V%d+__()" }
+local function next_placeholder(text, tag, kinds, pos)
+  local after = AFTER[kinds]
+  while true do
+    local s = text:find(tag, pos, true)
+    if not s then return nil end
+    local e = text:match(after, s + #tag)
+    if e then return s, e end
+    pos = s + 1
+  end
+end
+
 -- every line holding a block or labels placeholder, rewritten
 local function rewrite_lines(p, text)
   local out, pos = {}, 1
   while true do
-    local s = text:find(p.tag .. "[BL]%d+__", pos)
+    local s = next_placeholder(text, p.tag, "[BL]", pos)
     if not s then break end
     local ls = s
     while ls > pos and text:byte(ls - 1) ~= 10 do ls = ls - 1 end
@@ -189,6 +237,22 @@ local function rewrite_lines(p, text)
   return table.concat(out)
 end
 
+-- every value placeholder replaced by its template action (one the params
+-- did not make stays, and is caught below)
+local function substitute_values(p, text)
+  local out, n, pos = {}, 0, 1
+  while true do
+    local s, e = next_placeholder(text, p.tag, "V", pos)
+    if not s then break end
+    local id = text:sub(s, e - 1)
+    out[n + 1], out[n + 2] = text:sub(pos, s - 1), p.subs[id] or id
+    n, pos = n + 2, e
+  end
+  if pos == 1 then return text end
+  out[n + 1] = text:sub(pos)
+  return table.concat(out)
+end
+
 -- The dumped object with placeholders replaced by template actions: the
 -- few lines with a block or labels placeholder one by one, then every value
 -- placeholder in one pass.
@@ -199,7 +263,7 @@ local function template_text(p, obj)
   -- text of the plan is data, not template
   text = M.template_escape(text)
   text = rewrite_lines(p, text)
-  text = text:gsub(p.tag .. "V%d+__", p.subs)
+  text = substitute_values(p, text)
   if text:find(p.tag, 1, true) then return nil, "helm: a value reference was left in a template" end
   return text
 end
@@ -317,6 +381,7 @@ function M.render(plan, opts)
     error("helm: expects a plan (from deloc.plan{...})", 2)
   end
   opts = opts or {}
+  lit_of = {}
   local chart = objects.dns(plan.project)
   local p = chart_params(plan, chart)
   local files = {}

@@ -121,6 +121,17 @@ static int l_rename(lua_State *L) {
   return 1;
 }
 
+/* link_same(root, rel, data, target) -> true | false */
+static int l_link_same(lua_State *L) {
+  size_t len;
+  const char *root = luaL_checkstring(L, 1);
+  const char *rel = luaL_checkstring(L, 2);
+  const char *data = luaL_checklstring(L, 3, &len);
+  const char *target = luaL_checkstring(L, 4);
+  lua_pushboolean(L, dl_sys_link_same_at(root, rel, data, len, target));
+  return 1;
+}
+
 /* remove(root, rel) -> true | nil, err */
 static int l_remove(lua_State *L) {
   char err[DL_SYS_ERRLEN];
@@ -160,7 +171,8 @@ static int l_listdir(lua_State *L) {
 static const luaL_Reg functions[] = {
     {"read", l_read},     {"write", l_write},     {"kind", l_kind},
     {"chmod", l_chmod},   {"chown", l_chown},     {"rename", l_rename},
-    {"remove", l_remove}, {"listdir", l_listdir}, {NULL, NULL},
+    {"remove", l_remove}, {"listdir", l_listdir}, {"link_same", l_link_same},
+    {NULL, NULL},
 };
 
 int luaopen_deloc_native_sys_at(lua_State *L) {

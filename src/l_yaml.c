@@ -272,18 +272,6 @@ static int emitter_gc(lua_State *L) {
 }
 
 typedef struct {
-  lua_State *L;
-  dl_yaml_emitter *e;
-  int seq_mt;    /* stack index, 0 for none */
-  int key_order; /* stack index of a function, 0 for none */
-  int depth;
-  const void *open[DUMP_MAX_DEPTH + 1]; /* tables being written: cycles */
-  char path[256];
-  size_t plen;
-  char err[400];
-} dumper;
-
-typedef struct {
   int type; /* LUA_TBOOLEAN, LUA_TNUMBER, LUA_TSTRING */
   int done;
   double num;
@@ -291,8 +279,35 @@ typedef struct {
   size_t len;
 } key_desc;
 
+/* One step of the path to the value being written: a key (k), else a
+ * sequence index. */
+typedef struct {
+  const key_desc *k;
+  double index;
+} path_step;
+
+typedef struct {
+  lua_State *L;
+  dl_yaml_emitter *e;
+  int seq_mt;    /* stack index, 0 for none */
+  int key_order; /* stack index of a function, 0 for none */
+  int depth;
+  const void *open[DUMP_MAX_DEPTH + 1]; /* tables being written: cycles */
+  /* the steps to the value being written; the text of the path is made
+   * from them only for a message (formatting it at every entry was a good
+   * part of the cost of a dump) */
+  path_step steps[DUMP_MAX_DEPTH + 1];
+  size_t nsteps;
+  char path[256];
+  size_t plen;
+  char err[400];
+} dumper;
+
+static void path_text(dumper *d);
+
 static int dump_fail(dumper *d, const char *what) {
   if (d->err[0] == '\0') {
+    path_text(d);
     if (d->plen)
       snprintf(d->err, sizeof d->err, "cannot dump %s at '%.*s'", what,
                (int)d->plen, d->path);
@@ -309,7 +324,7 @@ static int emit_check(dumper *d, int r) {
 }
 
 /* Appends ".key" or "[i]" to the path shown in messages. */
-static size_t path_push(dumper *d, const key_desc *k, double index) {
+static void path_append(dumper *d, const key_desc *k, double index) {
   size_t old = d->plen, cap = sizeof d->path;
   int n;
   if (k && k->type == LUA_TSTRING)
@@ -321,6 +336,25 @@ static size_t path_push(dumper *d, const key_desc *k, double index) {
     n = snprintf(d->path + old, cap - old, "[%.14g]", k ? k->num : index);
   if (n > 0)
     d->plen = old + (size_t)n < cap ? old + (size_t)n : cap - 1;
+}
+
+/* d->path: the steps written out ("a.b[2].c"), cut at its size */
+static void path_text(dumper *d) {
+  d->plen = 0;
+  d->path[0] = '\0';
+  for (size_t i = 0; i < d->nsteps; i++)
+    path_append(d, d->steps[i].k, d->steps[i].index);
+}
+
+/* Goes one step down: a key (k), else the sequence index; returns the
+ * step count to restore after the value. */
+static size_t path_push(dumper *d, const key_desc *k, double index) {
+  size_t old = d->nsteps;
+  if (old < sizeof d->steps / sizeof *d->steps) {
+    d->steps[old].k = k;
+    d->steps[old].index = index;
+    d->nsteps = old + 1;
+  }
   return old;
 }
 
@@ -367,7 +401,7 @@ static int dump_entry(dumper *d, int t, key_desc *k) {
   lua_rawget(L, t);
   r = dump_value(d, lua_gettop(L));
   lua_pop(L, 1);
-  d->plen = old;
+  d->nsteps = old;
   return r;
 }
 
@@ -455,7 +489,7 @@ static int dump_table(dumper *d, int t) {
       lua_rawgeti(L, t, (int)i);
       r = dump_value(d, lua_gettop(L));
       lua_pop(L, 1);
-      d->plen = old;
+      d->nsteps = old;
     }
   } else {
     key_desc *keys = lua_newuserdata(L, (count ? count : 1) * sizeof *keys);

@@ -178,6 +178,12 @@ int dl_sys_rename_at(const char *root, const char *from, const char *to,
                      char *err);
 /* unlinkat; a missing file is not an error. */
 int dl_sys_remove_at(const char *root, const char *rel, char *err);
+/* Links target (a new name) to the file at root/rel when writing data anew
+ * at target would make the same file: a regular file (not followed) with one
+ * name, this user's, with the group and mode a new file there gets, holding
+ * exactly data.  1 when linked, 0 when not (the caller writes target). */
+int dl_sys_link_same_at(const char *root, const char *rel, const void *data,
+                        size_t len, const char *target);
 /* dl_sys_lock of root/rel. */
 int dl_sys_lock_at(const char *root, const char *rel, int dirmode,
                    struct dl_sys_holder *holder, char *err);

@@ -378,6 +378,66 @@ int dl_sys_remove_at(const char *root, const char *rel, char *err) {
   return rc;
 }
 
+/* True when fd (a regular file) is what writing data anew at target would
+ * make: one name, this user's, the group and mode a new file in target's
+ * directory gets, and exactly data in it. */
+static int same_as_new(int fd, const void *data, size_t len,
+                       const char *target) {
+  struct stat st, dst;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+      st.st_uid != geteuid() || st.st_size < 0 || (size_t)st.st_size != len)
+    return 0;
+  mode_t mask = umask(0);
+  umask(mask);
+  if ((st.st_mode & 07777) != (0666 & ~mask))
+    return 0;
+  char dir[PATH_MAX] = ".";
+  const char *slash = strrchr(target, '/');
+  if (slash) {
+    size_t n = slash == target ? 1 : (size_t)(slash - target);
+    if (n >= sizeof dir)
+      return 0;
+    memcpy(dir, target, n);
+    dir[n] = '\0';
+  }
+  if (stat(dir, &dst) != 0)
+    return 0;
+  if (st.st_gid != ((dst.st_mode & S_ISGID) ? dst.st_gid : getegid()))
+    return 0;
+  const char *want = data;
+  size_t off = 0;
+  char buf[16384];
+  for (;;) {
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0 || (size_t)r > len - off ||
+        (r > 0 && memcmp(buf, want + off, (size_t)r) != 0))
+      return 0;
+    if (r == 0)
+      return off == len;
+    off += (size_t)r;
+  }
+}
+
+int dl_sys_link_same_at(const char *root, const char *rel, const void *data,
+                        size_t len, const char *target) {
+  char err[DL_SYS_ERRLEN];
+  int fd = dl_sys_open_at(root, rel, O_RDONLY, 0, -1, err);
+  if (fd < 0)
+    return 0;
+  int linked = 0;
+  if (same_as_new(fd, data, len, target)) {
+    /* the very file checked, through its descriptor: whatever is at rel by
+     * now is not looked at again */
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    linked = linkat(AT_FDCWD, self, AT_FDCWD, target, AT_SYMLINK_FOLLOW) == 0;
+  }
+  close(fd);
+  return linked;
+}
+
 int dl_sys_lock_at(const char *root, const char *rel, int dirmode,
                    struct dl_sys_holder *holder, char *err) {
   char path[PATH_MAX];

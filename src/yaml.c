@@ -982,6 +982,8 @@ static int printable(uint32_t c) {
 enum style { PLAIN, DOUBLE, LITERAL };
 
 static int is_yaml11_word(const char *s, size_t len) {
+  if (len > 3) /* the longest below */
+    return 0;
   static const char *const words[] = {
       "y",  "Y",  "yes", "Yes", "YES", "n",   "N",   "no", "No",
       "NO", "on", "On",  "ON",  "off", "Off", "OFF", "<<", "=",
@@ -998,9 +1000,13 @@ static int choose_style(const char *str, size_t len, int key) {
   const unsigned char *s = (const unsigned char *)str;
   int plain = len > 0, literal = !key, newline = 0;
   for (size_t i = 0; i < len;) {
-    uint32_t c;
-    size_t n = utf8_char(s, len, i, &c);
-    if (n == 0)
+    uint32_t c = s[i];
+    size_t n = 1;
+    if (c >= 0x20 && c < 0x7f && c != '#' && c != ':') {
+      i++; /* printable ASCII that decides nothing: most of every string */
+      continue;
+    }
+    if (c >= 0x80 && (n = utf8_char(s, len, i, &c)) == 0)
       return -1;
     if (c == '\n')
       newline = 1, plain = 0;

@@ -8,7 +8,8 @@
 --     opts.force overwrites a file deloc did not generate
 --   deloc.generate.helm(plan, dir [, opts]) -> { files } | nil, err
 --     writes the chart into dir (a new directory renamed into place: never a
---     partial chart); opts.plans = { [profile] = plan } adds values-<profile>.yaml
+--     partial chart; a file the old chart had byte for byte is linked into
+--     it, not written again); opts.plans = { [profile] = plan } adds values-<profile>.yaml
 --     files; opts.force replaces a directory deloc did not generate
 --   deloc.generate.helm_files(plan [, opts]) -> { [path] = text } (nothing written)
 --
@@ -112,12 +113,15 @@ end
 
 -- Never through a link: a link committed inside an old tree (or the old
 -- tree itself a link) would lead the removal to the user's files; a link is
--- removed itself.
+-- removed itself.  unlink first (a file or a link goes in one call, and
+-- unlink never follows a link); only what it refuses is looked at, and
+-- entered only when it is a directory (not a link to one).
 local function remove_tree(path)
-  if sys.at(dirname(path)):kind(basename(path)) == "directory" then
-    local names = sys.listdir(path) or {}
-    for _, n in ipairs(names) do remove_tree(path .. "/" .. n) end
-  end
+  local ok, err = sys.remove(path)
+  if ok then return ok end
+  if sys.at(dirname(path)):kind(basename(path)) ~= "directory" then return nil, err end
+  local names = sys.listdir(path) or {}
+  for _, n in ipairs(names) do remove_tree(path .. "/" .. n) end
   return sys.remove(path)
 end
 
@@ -142,6 +146,20 @@ local function write_new(path, text)
   if not ok then return nil, werr end
   if not cok then return nil, cerr end
   return true
+end
+
+-- The old tree when it is a directory itself (not a link to one): its
+-- files that are exactly what the new tree holds are linked into it rather
+-- than written again (the same bytes, mode and owner; sys.at's link_same).
+-- Writing a chart again then allocates no inodes, which on a file system
+-- that skips recently freed ones (ext4 without a journal) was most of
+-- the cost of `deloc generate helm` run after run.
+local function reusable(parent, dir, exists)
+  local base = basename(dir)
+  if not exists or base == "/" then return nil end
+  local at = sys.at(parent)
+  if at:kind(base) ~= "directory" then return nil end
+  return { at = at, prefix = base .. "/" }
 end
 
 -- write_tree(dir, files, is_ours, force) -> true | nil, err
@@ -174,10 +192,18 @@ local function write_tree(dir, files, is_ours, force)
   local paths = {}
   for p in pairs(files) do paths[#paths + 1] = p end
   table.sort(paths)
+  local made = { [tmp] = true } -- each directory made once, not once a file
+  local old_tree = reusable(parent, dir, exists)
   for _, p in ipairs(paths) do
     local full = tmp .. "/" .. p
-    ok, err = sys.mkdir_p(dirname(full), 493)
-    if ok then ok, err = write_new(full, files[p]) end
+    local d = dirname(full)
+    if not made[d] then
+      ok, err = sys.mkdir_p(d, 493)
+      made[d] = ok
+    end
+    if made[d] and not (old_tree and old_tree.at:link_same(old_tree.prefix .. p, files[p], full)) then
+      ok, err = write_new(full, files[p])
+    end
     if not ok then
       remove_tree(tmp)
       return io_error(("cannot write '%s': %s"):format(dir .. "/" .. p, why(err)), nil, dir)

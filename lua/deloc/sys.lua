@@ -385,6 +385,11 @@ end
 --   dir:lock(rel [, {wait=, dirmode=}])            "other" | "missing"
 --   dir:chmod(rel, mode)  dir:chown(rel, uid, gid)  dir:rename(from, to)
 --   dir:remove(rel)  dir:listdir(rel) -> sorted names
+--   dir:link_same(rel, data, target) -> true when target (a new path, not
+--     below root) was made a hard link to rel because writing data anew at
+--     target would make the same file: a regular file with one name, this
+--     user's, with the group and mode a new file there gets, holding exactly
+--     data; false otherwise (write target then)
 local at = require("deloc.native.sys_at")
 local Dir = {}
 Dir.__index = Dir
@@ -413,6 +418,11 @@ function Dir:chown(rel, uid, gid)
 end
 function Dir:rename(from, to) return at_call(at.rename, self.root, from, to) end
 function Dir:remove(rel) return at_call(at.remove, self.root, rel) end
+function Dir:link_same(rel, data, target)
+  check_string(data, "data", "at:link_same")
+  check_string(target, "target", "at:link_same")
+  return at.link_same(self.root, rel, data, target)
+end
 function Dir:write(rel, data, mode, dirmode)
   check_string(data, "data", "at:write")
   check_mode(mode, "at:write")

@@ -67,7 +67,13 @@ end
 -- a DNS-1123 label from anything (names in the plan already are; keys of
 -- volumes and ports may hold '_')
 local function dns(s, max)
-  s = tostring(s):lower():gsub("[^a-z0-9-]+", "-"):gsub("^-+", ""):gsub("-+$", "")
+  s = tostring(s)
+  -- already a label (most names are): as it is, without five passes over it
+  if #s <= (max or 63) and not s:find("[^a-z0-9-]") and s:byte(1) ~= 45 and s:byte(-1) ~= 45
+    and s ~= "" then
+    return s
+  end
+  s = s:lower():gsub("[^a-z0-9-]+", "-"):gsub("^-+", ""):gsub("-+$", "")
   s = s:sub(1, max or 63):gsub("-+$", "")
   return s ~= "" and s or "x"
 end
