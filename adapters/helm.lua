@@ -298,12 +298,14 @@ helm.sh/chart: {{ include "C.chart" .context | quote }}
 
 {{/*
 A generated credential (base64): the value given in .Values.secrets, else the
-one already in the cluster (kept across upgrades), else a new random one.
+one already in the cluster (kept across upgrades), else a new random one.  A
+given value loses its trailing newlines, as deloc reads a secret file
+(--set-file of `echo pw > pw.txt` means "pw").
 */}}
 {{- define "C.secretValue" -}}
 {{- $existing := lookup "v1" "Secret" .context.Release.Namespace .secret -}}
 {{- if .value -}}
-{{- .value | toString | b64enc -}}
+{{- regexReplaceAll "[\r\n]+$" (.value | toString) "" | b64enc -}}
 {{- else if and $existing $existing.data (hasKey $existing.data .key) -}}
 {{- index $existing.data .key -}}
 {{- else -}}

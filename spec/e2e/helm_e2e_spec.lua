@@ -89,6 +89,29 @@ describe("helm: generated charts pass helm lint and decode strictly #e2e", funct
     assert.not_matches('password: ""', c)
   end)
 
+  it("says how to pass the secrets deloc.yaml gives; helm takes them, trailing newline dropped", function()
+    local sdir = e2e.workdir(e2e.project("gen-helm-sec"), "services:\n  postgres: {}\n  redis: {}\n"
+      .. "secrets:\n  postgres.password: { file: ./pw.txt }\n  redis.password: { env: DELOC_SPEC_REDIS_PW }\n")
+    finally(function() e2e.rmdir(sdir) end)
+    g.write(sdir .. "/pw.txt", "s3cret\n")
+    local status, out, err = e2e.deloc({ "generate", "helm", "-o", "chart" }, { cwd = sdir,
+      env = { DELOC_SPEC_REDIS_PW = "r3dis" } })
+    assert.equal(0, status, err)
+    local pw = sys.realpath(sdir .. "/pw.txt")
+    assert.matches("--set-file secrets.postgres.password='" .. pw .. "'", out, 1, true)
+    assert.matches([[--set-file secrets.redis.password=<(printf %s "$DELOC_SPEC_REDIS_PW")]], out, 1, true)
+    -- nothing of either value went into the chart's files
+    local r = assert(sys.spawn({ argv = { "grep", "-rlE", "s3cret|r3dis", sdir .. "/chart" } }))
+    assert.equal("", r.stdout)
+    -- the flags as a shell would pass them (the process substitution: a file)
+    g.write(sdir .. "/redis.pw", "r3dis")
+    local s, rendered, rerr = run({ helm, "template", "rel", sdir .. "/chart", "--set-file",
+      "secrets.postgres.password=" .. pw, "--set-file", "secrets.redis.password=" .. sdir .. "/redis.pw" })
+    assert.equal(0, s, rerr)
+    assert.matches('password: "czNjcmV0"', rendered, 1, true) -- base64("s3cret"), no newline
+    assert.matches('password: "cjNkaXM="', rendered, 1, true) -- base64("r3dis")
+  end)
+
   it("rejects manifests with unknown or duplicate fields (the check is live)", function()
     assert(require("deloc.generate").helm(g.plan(), dir .. "/broken"))
     local _, rendered = run({ helm, "template", "rel", dir .. "/broken" })

@@ -120,13 +120,46 @@ local function write_compose(generate, plan, opts)
   return 0
 end
 
+-- Secrets deloc.yaml gives (from a file, from an environment variable)
+-- reach the chart when it is installed, never its files: the helm flags
+-- that pass them, one per secret, sorted.
+local function shell_arg(s)
+  -- a control character would reach the terminal: bash's $'\ooo' instead
+  if not s:find("%c") then return require("deloc.exports").shell_quote(s) end
+  return "$'" .. s:gsub("[%c'\\]", function(c) return ("\\%03o"):format(c:byte()) end) .. "'"
+end
+
+local function secret_flags(plan)
+  local quote = shell_arg
+  local flags, seen = {}, {}
+  for _, sname in ipairs(plan.order or {}) do
+    for _, comp in pairs(plan.services[sname].components or {}) do
+      for _, sec in pairs(comp.secrets or {}) do
+        local key = tostring(sec.service) .. "." .. tostring(sec.name)
+        if type(sec.from) == "table" and not seen[key] then
+          seen[key] = true
+          local src = sec.from.file and quote(sec.from.file) or ('<(printf %%s "$%s")'):format(sec.from.env)
+          flags[#flags + 1] = ("--set-file secrets.%s=%s"):format(key, src)
+        end
+      end
+    end
+  end
+  table.sort(flags)
+  return flags
+end
+
 -- the planned profile's values, and one values file per profile
 local function write_helm(generate, plan, opts, plans)
   local out = opts.output or "chart"
   local files, err = generate.helm(plan, out, { force = opts.force, plans = plans })
   if not files then return nil, err end
-  io.stdout:write(("wrote %s (%d files); install it with: helm install %s %s\n"):format(
-    out, #files, plan.project, out))
+  local flags = secret_flags(plan)
+  local more = #flags > 0 and (" \\\n  " .. table.concat(flags, " \\\n  ")) or ""
+  io.stdout:write(("wrote %s (%d files); install it with: helm install %s %s%s\n"):format(
+    out, #files, plan.project, out, more))
+  if #flags > 0 then
+    io.stdout:write("(the secrets deloc.yaml gives go in at install, not into the chart's files)\n")
+  end
   return 0
 end
 
