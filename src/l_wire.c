@@ -1,0 +1,366 @@
+/* deloc.native.wire: how the recipe sandbox's child hands a Lua value back
+ * to deloc (deloc.isolate), in one pass each way instead of a Lua walk that
+ * marks what JSON loses, a JSON encoder, a JSON decoder and a second Lua
+ * walk that restores it.
+ *
+ *   wire.encode(value, array_mt, error_mt, max) -> bytes   (in the child)
+ *   wire.decode(bytes, array_mt, stub, on_error) -> value | nil, err
+ *
+ * The format is private to one binary (the child is a fork of the parent):
+ * a tag byte a value, numbers and lengths in the machine's byte order.
+ *   z nil  t true  f false  N json null (a NULL light userdata)
+ *   i int32  d double  s u32 length, bytes  F a function (not handed back)
+ *   T flags (1 a marked array, 2 an error), u32 pairs, then key, value...
+ *   R u32: the table that began n-th, met again (shared, not copied)
+ *
+ * decode treats its input as hostile: every length is checked against what
+ * is left, nesting is bounded, keys are strings or numbers, numbers are
+ * finite, and a reference may name only a table already complete, so the
+ * result never contains a cycle.  Tables flagged as errors are passed to
+ * on_error(t), whose result takes their place; a function becomes stub. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 1000
+#define FLAG_ARRAY 1
+#define FLAG_ERROR 2
+
+/* ---- encode ---- */
+
+typedef struct {
+  char *p;
+  size_t len, cap, max;
+  uint32_t tables;
+  char err[160];
+} wbuf;
+
+static int fail(wbuf *b, const char *msg) {
+  if (!b->err[0])
+    snprintf(b->err, sizeof b->err, "%s", msg);
+  return -1;
+}
+
+static int put(wbuf *b, const void *data, size_t n) {
+  if (b->len + n > b->max)
+    return fail(b, "the answer is too large");
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 64 * 1024;
+    while (cap < b->len + n)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p)
+      return fail(b, "not enough memory");
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, data, n);
+  b->len += n;
+  return 0;
+}
+
+static int put_tag(wbuf *b, char tag) {
+  return put(b, &tag, 1);
+}
+
+static int put_u32(wbuf *b, uint32_t v) {
+  return put(b, &v, sizeof v);
+}
+
+/* Stack slots while encoding: 2 array_mt, 3 error_mt, 5 the tables seen
+ * (table -> false while being written, its number once done). */
+#define ARRAY_MT 2
+#define ERROR_MT 3
+#define SEEN 5
+
+static int enc_number(lua_State *L, wbuf *b, int idx) {
+  double d = lua_tonumber(L, idx);
+  if (!isfinite(d)) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "cannot hand back %s", lua_tostring(L, idx));
+    return fail(b, msg);
+  }
+  if (d >= INT32_MIN && d <= INT32_MAX && d == (double)(int32_t)d &&
+      !(d == 0 && signbit(d))) {
+    int32_t i = (int32_t)d;
+    return put_tag(b, 'i') || put(b, &i, sizeof i) ? -1 : 0;
+  }
+  return put_tag(b, 'd') || put(b, &d, sizeof d) ? -1 : 0;
+}
+
+static int enc_value(lua_State *L, wbuf *b, int idx, int depth);
+
+static int enc_table(lua_State *L, wbuf *b, int idx, int depth) {
+  if (depth > MAX_DEPTH)
+    return fail(b, "cannot hand back tables nested deeper than 1000");
+  if (!lua_checkstack(L, 6))
+    return fail(b, "cannot hand back: out of stack");
+  lua_pushvalue(L, idx);
+  lua_rawget(L, SEEN);
+  if (lua_isboolean(L, -1))
+    return fail(b, "cannot hand back a table that contains itself");
+  if (lua_isnumber(L, -1)) {
+    uint32_t n = (uint32_t)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return put_tag(b, 'R') || put_u32(b, n) ? -1 : 0;
+  }
+  lua_pop(L, 1);
+  uint32_t number = b->tables++;
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 0);
+  lua_rawset(L, SEEN);
+  char flags = 0;
+  if (lua_getmetatable(L, idx)) {
+    if (lua_rawequal(L, -1, ARRAY_MT))
+      flags = FLAG_ARRAY;
+    else if (lua_rawequal(L, -1, ERROR_MT))
+      flags = FLAG_ERROR;
+    lua_pop(L, 1);
+  }
+  if (put_tag(b, 'T') || put(b, &flags, 1))
+    return -1;
+  size_t at = b->len;
+  uint32_t pairs = 0;
+  if (put_u32(b, 0))
+    return -1;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int kt = lua_type(L, -2);
+    if (kt != LUA_TSTRING && kt != LUA_TNUMBER) {
+      char msg[64];
+      snprintf(msg, sizeof msg, "cannot hand back a %s key",
+               lua_typename(L, kt));
+      return fail(b, msg);
+    }
+    int top = lua_gettop(L);
+    if (enc_value(L, b, top - 1, depth + 1) || enc_value(L, b, top, depth + 1))
+      return -1;
+    lua_pop(L, 1);
+    pairs++;
+  }
+  memcpy(b->p + at, &pairs, sizeof pairs);
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, number);
+  lua_rawset(L, SEEN);
+  return 0;
+}
+
+static int enc_value(lua_State *L, wbuf *b, int idx, int depth) {
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL:
+    return put_tag(b, 'z');
+  case LUA_TBOOLEAN:
+    return put_tag(b, lua_toboolean(L, idx) ? 't' : 'f');
+  case LUA_TNUMBER:
+    return enc_number(L, b, idx);
+  case LUA_TSTRING: {
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    if (len > UINT32_MAX)
+      return fail(b, "the answer is too large");
+    return put_tag(b, 's') || put_u32(b, (uint32_t)len) || put(b, s, len) ? -1
+                                                                          : 0;
+  }
+  case LUA_TFUNCTION:
+    return put_tag(b, 'F');
+  case LUA_TTABLE:
+    return enc_table(L, b, idx, depth);
+  case LUA_TLIGHTUSERDATA:
+    if (lua_touserdata(L, idx) == NULL)
+      return put_tag(b, 'N');
+    /* fall through */
+  default: {
+    char msg[64];
+    snprintf(msg, sizeof msg, "cannot hand back a %s", luaL_typename(L, idx));
+    return fail(b, msg);
+  }
+  }
+}
+
+/* encode(value, array_mt, error_mt, max) -> bytes; raises on a cycle, a
+ * number JSON would not keep either (nan, inf), a key that is not a string
+ * or number, or an answer over max bytes */
+static int l_encode(lua_State *L) {
+  luaL_checkany(L, 1);
+  double max = luaL_checknumber(L, 4);
+  lua_settop(L, 4);
+  lua_newtable(L); /* SEEN */
+  wbuf b = {0};
+  b.max = max > 0 && max < (double)SIZE_MAX ? (size_t)max : SIZE_MAX;
+  int rc = enc_value(L, &b, 1, 0);
+  if (rc == 0)
+    lua_pushlstring(L, b.p ? b.p : "", b.len);
+  free(b.p);
+  if (rc != 0)
+    return luaL_error(L, "%s", b.err);
+  return 1;
+}
+
+/* ---- decode ---- */
+
+typedef struct {
+  const char *p, *end;
+  uint32_t tables;
+  const char *err;
+} rbuf;
+
+/* Stack slots while decoding: 2 array_mt, 3 stub, 4 on_error, 5 the tables
+ * complete, by number */
+#define REFS 5
+
+static int bad(rbuf *r, const char *why) {
+  if (!r->err)
+    r->err = why;
+  return -1;
+}
+
+static int take(rbuf *r, void *out, size_t n) {
+  if ((size_t)(r->end - r->p) < n)
+    return bad(r, "it ends early");
+  memcpy(out, r->p, n);
+  r->p += n;
+  return 0;
+}
+
+static int dec_value(lua_State *L, rbuf *r, int depth);
+
+static int dec_table(lua_State *L, rbuf *r, int depth) {
+  unsigned char flags;
+  uint32_t pairs;
+  if (take(r, &flags, 1) || take(r, &pairs, sizeof pairs))
+    return -1;
+  if (flags & ~(FLAG_ARRAY | FLAG_ERROR) || flags == (FLAG_ARRAY | FLAG_ERROR))
+    return bad(r, "a table has unknown flags");
+  /* a pair takes two bytes at least */
+  if (pairs > (size_t)(r->end - r->p) / 2)
+    return bad(r, "a table claims more pairs than there are bytes");
+  if (depth > MAX_DEPTH)
+    return bad(r, "tables nest deeper than 1000");
+  if (!lua_checkstack(L, 6))
+    return bad(r, "out of stack");
+  uint32_t number = r->tables++;
+  if (flags & FLAG_ARRAY)
+    lua_createtable(L, (int)(pairs < 1024 ? pairs : 1024), 0);
+  else
+    lua_createtable(L, 0, (int)(pairs < 1024 ? pairs : 1024));
+  int t = lua_gettop(L);
+  for (uint32_t i = 0; i < pairs; i++) {
+    if (dec_value(L, r, depth + 1))
+      return -1;
+    int kt = lua_type(L, -1);
+    if (kt != LUA_TSTRING && kt != LUA_TNUMBER)
+      return bad(r, "a key is not a string or a number");
+    if (dec_value(L, r, depth + 1))
+      return -1;
+    lua_rawset(L, t);
+  }
+  if (flags & FLAG_ARRAY) {
+    lua_pushvalue(L, 2);
+    lua_setmetatable(L, t);
+  } else if (flags & FLAG_ERROR) {
+    lua_pushvalue(L, 4);
+    lua_insert(L, t);
+    lua_call(L, 1, 1);
+  }
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, REFS, (int)number + 1);
+  return 0;
+}
+
+static int dec_value(lua_State *L, rbuf *r, int depth) {
+  char tag;
+  if (take(r, &tag, 1))
+    return -1;
+  switch (tag) {
+  case 'z':
+    lua_pushnil(L);
+    return 0;
+  case 't':
+  case 'f':
+    lua_pushboolean(L, tag == 't');
+    return 0;
+  case 'N':
+    lua_pushlightuserdata(L, NULL);
+    return 0;
+  case 'F':
+    lua_pushvalue(L, 3);
+    return 0;
+  case 'i': {
+    int32_t i;
+    if (take(r, &i, sizeof i))
+      return -1;
+    lua_pushnumber(L, (lua_Number)i);
+    return 0;
+  }
+  case 'd': {
+    double d;
+    if (take(r, &d, sizeof d))
+      return -1;
+    if (!isfinite(d))
+      return bad(r, "a number is not finite");
+    lua_pushnumber(L, d);
+    return 0;
+  }
+  case 's': {
+    uint32_t len;
+    if (take(r, &len, sizeof len))
+      return -1;
+    if ((size_t)(r->end - r->p) < len)
+      return bad(r, "it ends early");
+    lua_pushlstring(L, r->p, len);
+    r->p += len;
+    return 0;
+  }
+  case 'R': {
+    uint32_t n;
+    if (take(r, &n, sizeof n))
+      return -1;
+    if (n >= r->tables)
+      return bad(r, "a reference to no table");
+    lua_rawgeti(L, REFS, (int)n + 1);
+    if (lua_isnil(L, -1)) /* begun, not complete: a cycle */
+      return bad(r, "a table contains itself");
+    return 0;
+  }
+  case 'T':
+    return dec_table(L, r, depth);
+  default:
+    return bad(r, "an unknown tag");
+  }
+}
+
+/* decode(bytes, array_mt, stub, on_error) -> value | nil, err */
+static int l_decode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  luaL_checktype(L, 4, LUA_TFUNCTION);
+  lua_settop(L, 4);
+  lua_newtable(L); /* REFS */
+  rbuf r = {s, s + len, 0, NULL};
+  if (dec_value(L, &r, 0) == 0 && r.p != r.end)
+    bad(&r, "bytes follow the value");
+  if (r.err) {
+    lua_pushnil(L);
+    lua_pushstring(L, r.err);
+    return 2;
+  }
+  return 1;
+}
+
+static const luaL_Reg functions[] = {
+    {"encode", l_encode},
+    {"decode", l_decode},
+    {NULL, NULL},
+};
+
+int luaopen_deloc_native_wire(lua_State *L) {
+  lua_newtable(L);
+  luaL_register(L, NULL, functions);
+  return 1;
+}
