@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 #define MAX_DEPTH 200
 
 typedef struct {
@@ -320,8 +322,209 @@ static int l_encode(lua_State *L) {
   return rc == 0 ? 1 : 2;
 }
 
+/* ---- the canonical form of a value, hashed ---- */
+
+/* hash(value, skip, skip_all, array_mt, tostring) -> 16 hex digits: FNV-1a
+ * 64 of deloc.plan.facts' canonical text, without making the text:
+ *   a table whose [1] is set, or marked: "[" v "," ... "]" over 1..#t;
+ *   another: "{" key "=" v ";" ... "}" in sorted key order, leaving out the
+ *     keys in skip at the top level and skip_all at every level;
+ *   a string: its length ":" its bytes; a number as tostring writes it
+ *   (%.14g); anything else tostring(v).
+ * Stack slots: 2 skip, 3 skip_all, 4 array_mt, 5 tostring. */
+#define C_SKIP 2
+#define C_SKIP_ALL 3
+#define C_ARRAY_MT 4
+#define C_TOSTRING 5
+
+typedef struct {
+  uint64_t h;
+  char err[128];
+} canon_state;
+
+static void feed(canon_state *c, const char *s, size_t n) {
+  uint64_t h = c->h;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 0x100000001b3ULL;
+  }
+  c->h = h;
+}
+
+#define FEED(c, lit) feed(c, lit, sizeof(lit) - 1)
+
+static int canon(lua_State *L, canon_state *c, int idx, int top, int depth);
+
+static int canon_number(lua_State *L, canon_state *c, int idx) {
+  double n = lua_tonumber(L, idx);
+  char s[40];
+  if (isfinite(n)) {
+    int len = snprintf(s, sizeof s, "%.14g", n);
+    feed(c, s, (size_t)len);
+    return 0;
+  }
+  lua_pushvalue(L, C_TOSTRING);
+  lua_pushvalue(L, idx);
+  lua_call(L, 1, 1);
+  size_t len;
+  const char *t = lua_tolstring(L, -1, &len);
+  feed(c, t ? t : "", t ? len : 0);
+  lua_pop(L, 1);
+  return 0;
+}
+
+static int canon_map(lua_State *L, canon_state *c, int idx, int top,
+                     int depth) {
+  int base = lua_gettop(L);
+  size_t count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    int kt = lua_type(L, -1);
+    if (kt != LUA_TSTRING && kt != LUA_TNUMBER) {
+      snprintf(c->err, sizeof c->err, "config hash: a %s key",
+               lua_typename(L, kt));
+      return -1;
+    }
+    if (!lua_checkstack(L, 8)) {
+      snprintf(c->err, sizeof c->err, "config hash: too many keys");
+      return -1;
+    }
+    lua_pushvalue(L, -1); /* a copy stays below the iteration key */
+    count++;
+  }
+  FEED(c, "{");
+  key *keys = count ? malloc(count * sizeof *keys) : NULL;
+  if (count && !keys) {
+    snprintf(c->err, sizeof c->err, "config hash: not enough memory");
+    return -1;
+  }
+  for (size_t i = 0; i < count; i++) {
+    key *k = &keys[i];
+    k->idx = base + 1 + (int)i;
+    if (lua_type(L, k->idx) == LUA_TSTRING) {
+      k->s = lua_tolstring(L, k->idx, &k->len);
+    } else {
+      k->s = NULL;
+      k->len = (size_t)snprintf(k->num, sizeof k->num, "%.14g",
+                                lua_tonumber(L, k->idx));
+    }
+  }
+  if (count > 1)
+    qsort(keys, count, sizeof *keys, key_cmp);
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < count; i++) {
+    key *k = &keys[i];
+    if (k->s) {
+      lua_pushvalue(L, k->idx);
+      lua_rawget(L, top ? C_SKIP : C_SKIP_ALL);
+      int skipped = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+      if (!skipped && top) {
+        lua_pushvalue(L, k->idx);
+        lua_rawget(L, C_SKIP_ALL);
+        skipped = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+      }
+      if (skipped)
+        continue;
+    }
+    feed(c, key_text(k), k->len);
+    FEED(c, "=");
+    lua_pushvalue(L, k->idx);
+    lua_rawget(L, idx);
+    rc = canon(L, c, lua_gettop(L), 0, depth + 1);
+    lua_pop(L, 1);
+    FEED(c, ";");
+  }
+  free(keys);
+  if (rc)
+    return -1;
+  lua_settop(L, base);
+  FEED(c, "}");
+  return 0;
+}
+
+static int canon(lua_State *L, canon_state *c, int idx, int top, int depth) {
+  switch (lua_type(L, idx)) {
+  case LUA_TTABLE: {
+    if (depth > 1000 || !lua_checkstack(L, 8)) {
+      snprintf(c->err, sizeof c->err, "config hash: nesting too deep");
+      return -1;
+    }
+    lua_rawgeti(L, idx, 1);
+    int seq = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (!seq && lua_getmetatable(L, idx)) {
+      seq = lua_rawequal(L, -1, C_ARRAY_MT);
+      lua_pop(L, 1);
+    }
+    if (!seq)
+      return canon_map(L, c, idx, top, depth);
+    size_t n = lua_objlen(L, idx);
+    FEED(c, "[");
+    for (size_t i = 1; i <= n; i++) {
+      lua_rawgeti(L, idx, (int)i);
+      int rc = canon(L, c, lua_gettop(L), 0, depth + 1);
+      lua_pop(L, 1);
+      if (rc)
+        return -1;
+      FEED(c, ",");
+    }
+    FEED(c, "]");
+    return 0;
+  }
+  case LUA_TSTRING: {
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    char len[24];
+    feed(c, len, (size_t)snprintf(len, sizeof len, "%zu", n));
+    FEED(c, ":");
+    feed(c, s, n);
+    return 0;
+  }
+  case LUA_TNUMBER:
+    return canon_number(L, c, idx);
+  case LUA_TBOOLEAN:
+    if (lua_toboolean(L, idx))
+      FEED(c, "true");
+    else
+      FEED(c, "false");
+    return 0;
+  case LUA_TNIL:
+    FEED(c, "nil");
+    return 0;
+  default: {
+    lua_pushvalue(L, C_TOSTRING);
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    feed(c, s ? s : "", s ? n : 0);
+    lua_pop(L, 1);
+    return 0;
+  }
+  }
+}
+
+static int l_hash(lua_State *L) {
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  luaL_checktype(L, 5, LUA_TFUNCTION);
+  lua_settop(L, 5);
+  canon_state c = {0xcbf29ce484222325ULL, {0}};
+  if (canon(L, &c, 1, 1, 0))
+    return luaL_error(L, "%s", c.err);
+  char out[17];
+  dl_hash_hex(c.h, out);
+  lua_pushlstring(L, out, 16);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
     {"encode", l_encode},
+    {"hash", l_hash},
     {NULL, NULL},
 };
 
