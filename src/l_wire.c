@@ -32,10 +32,50 @@
 
 /* ---- encode ---- */
 
+/* The tables met so far, by address: their number + 1 once written, 0
+ * while being written (meeting one then is a cycle).  Open addressing; a
+ * Lua table for this cost a third of the encoding. */
+typedef struct {
+  const void **keys;
+  uint32_t *vals;
+  size_t cap, n;
+} seen_map;
+
+static size_t slot(const seen_map *m, const void *k) {
+  uint64_t h = (uint64_t)(uintptr_t)k * 0x9e3779b97f4a7c15ULL;
+  size_t i = (size_t)(h >> 20) & (m->cap - 1);
+  while (m->keys[i] && m->keys[i] != k)
+    i = (i + 1) & (m->cap - 1);
+  return i;
+}
+
+static int seen_grow(seen_map *m) {
+  seen_map g = {NULL, NULL, m->cap ? m->cap * 2 : 1024, 0};
+  g.keys = calloc(g.cap, sizeof *g.keys);
+  g.vals = malloc(g.cap * sizeof *g.vals);
+  if (!g.keys || !g.vals) {
+    free(g.keys);
+    free(g.vals);
+    return -1;
+  }
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->keys[i]) {
+      size_t j = slot(&g, m->keys[i]);
+      g.keys[j] = m->keys[i];
+      g.vals[j] = m->vals[i];
+    }
+  g.n = m->n;
+  free(m->keys);
+  free(m->vals);
+  *m = g;
+  return 0;
+}
+
 typedef struct {
   char *p;
   size_t len, cap, max;
   uint32_t tables;
+  seen_map seen;
   char err[160];
 } wbuf;
 
@@ -45,37 +85,45 @@ static int fail(wbuf *b, const char *msg) {
   return -1;
 }
 
-static int put(wbuf *b, const void *data, size_t n) {
+static int grow(wbuf *b, size_t n) {
   if (b->len + n > b->max)
     return fail(b, "the answer is too large");
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 64 * 1024;
-    while (cap < b->len + n)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
-      return fail(b, "not enough memory");
-    b->p = p;
-    b->cap = cap;
-  }
+  size_t cap = b->cap ? b->cap : 64 * 1024;
+  while (cap < b->len + n)
+    cap *= 2;
+  if (cap > b->max) /* the bound holds for the bytes put below cap too */
+    cap = b->max;
+  char *p = realloc(b->p, cap);
+  if (!p)
+    return fail(b, "not enough memory");
+  b->p = p;
+  b->cap = cap;
+  return 0;
+}
+
+/* most values are a few bytes: one compare, one copy */
+static inline int put(wbuf *b, const void *data, size_t n) {
+  if (b->len + n > b->cap && grow(b, n))
+    return -1;
   memcpy(b->p + b->len, data, n);
   b->len += n;
   return 0;
 }
 
-static int put_tag(wbuf *b, char tag) {
-  return put(b, &tag, 1);
+static inline int put_tag(wbuf *b, char tag) {
+  if (b->len + 1 > b->cap && grow(b, 1))
+    return -1;
+  b->p[b->len++] = tag;
+  return 0;
 }
 
-static int put_u32(wbuf *b, uint32_t v) {
+static inline int put_u32(wbuf *b, uint32_t v) {
   return put(b, &v, sizeof v);
 }
 
-/* Stack slots while encoding: 2 array_mt, 3 error_mt, 5 the tables seen
- * (table -> false while being written, its number once done). */
+/* Stack slots while encoding: 2 array_mt, 3 error_mt */
 #define ARRAY_MT 2
 #define ERROR_MT 3
-#define SEEN 5
 
 static int enc_number(lua_State *L, wbuf *b, int idx) {
   double d = lua_tonumber(L, idx);
@@ -99,20 +147,20 @@ static int enc_table(lua_State *L, wbuf *b, int idx, int depth) {
     return fail(b, "cannot hand back tables nested deeper than 1000");
   if (!lua_checkstack(L, 6))
     return fail(b, "cannot hand back: out of stack");
-  lua_pushvalue(L, idx);
-  lua_rawget(L, SEEN);
-  if (lua_isboolean(L, -1))
-    return fail(b, "cannot hand back a table that contains itself");
-  if (lua_isnumber(L, -1)) {
-    uint32_t n = (uint32_t)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    return put_tag(b, 'R') || put_u32(b, n) ? -1 : 0;
+  const void *t = lua_topointer(L, idx);
+  seen_map *m = &b->seen;
+  if (2 * (m->n + 1) > m->cap && seen_grow(m))
+    return fail(b, "not enough memory");
+  size_t at_slot = slot(m, t);
+  if (m->keys[at_slot]) {
+    if (m->vals[at_slot] == 0)
+      return fail(b, "cannot hand back a table that contains itself");
+    return put_tag(b, 'R') || put_u32(b, m->vals[at_slot] - 1) ? -1 : 0;
   }
-  lua_pop(L, 1);
   uint32_t number = b->tables++;
-  lua_pushvalue(L, idx);
-  lua_pushboolean(L, 0);
-  lua_rawset(L, SEEN);
+  m->keys[at_slot] = t;
+  m->vals[at_slot] = 0;
+  m->n++;
   char flags = 0;
   if (lua_getmetatable(L, idx)) {
     if (lua_rawequal(L, -1, ARRAY_MT))
@@ -143,9 +191,8 @@ static int enc_table(lua_State *L, wbuf *b, int idx, int depth) {
     pairs++;
   }
   memcpy(b->p + at, &pairs, sizeof pairs);
-  lua_pushvalue(L, idx);
-  lua_pushinteger(L, number);
-  lua_rawset(L, SEEN);
+  /* the map may have grown while the pairs were written */
+  m->vals[slot(m, t)] = number + 1;
   return 0;
 }
 
@@ -188,13 +235,14 @@ static int l_encode(lua_State *L) {
   luaL_checkany(L, 1);
   double max = luaL_checknumber(L, 4);
   lua_settop(L, 4);
-  lua_newtable(L); /* SEEN */
   wbuf b = {0};
   b.max = max > 0 && max < (double)SIZE_MAX ? (size_t)max : SIZE_MAX;
   int rc = enc_value(L, &b, 1, 0);
   if (rc == 0)
     lua_pushlstring(L, b.p ? b.p : "", b.len);
   free(b.p);
+  free(b.seen.keys);
+  free(b.seen.vals);
   if (rc != 0)
     return luaL_error(L, "%s", b.err);
   return 1;
