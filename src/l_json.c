@@ -42,10 +42,8 @@ static int fail(jbuf *b, const char *msg) {
   return -1;
 }
 
-static int grow(jbuf *b, size_t n) {
-  if (b->len + n <= b->cap)
-    return 0;
-  size_t cap = b->cap ? b->cap : 16 * 1024;
+static int grow_to(jbuf *b, size_t n) {
+  size_t cap = b->cap ? b->cap : 64 * 1024;
   while (cap < b->len + n)
     cap *= 2;
   char *p = realloc(b->p, cap);
@@ -54,6 +52,11 @@ static int grow(jbuf *b, size_t n) {
   b->p = p;
   b->cap = cap;
   return 0;
+}
+
+/* room for n more bytes: one compare in the common case */
+static inline int grow(jbuf *b, size_t n) {
+  return b->len + n <= b->cap ? 0 : grow_to(b, n);
 }
 
 static int put(jbuf *b, const char *s, size_t n) {
@@ -126,6 +129,24 @@ static int put_string(jbuf *b, const char *s, size_t n) {
   return 0;
 }
 
+/* v in decimal (what %lld writes), no NUL: printf costs more than the
+ * rest of a small number's encoding */
+static int fmt_int(char *out, long long v) {
+  char tmp[24];
+  int n = 0, len = 0;
+  unsigned long long u =
+      v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0)
+    out[len++] = '-';
+  while (n)
+    out[len++] = tmp[--n];
+  return len;
+}
+
 static int put_number(lua_State *L, jbuf *b, int idx) {
   double n = lua_tonumber(L, idx);
   char s[40];
@@ -136,7 +157,7 @@ static int put_number(lua_State *L, jbuf *b, int idx) {
     return -1;
   }
   if (n == floor(n) && fabs(n) < 9007199254740992.0) {
-    len = snprintf(s, sizeof s, "%lld", (long long)n);
+    len = fmt_int(s, (long long)n);
   } else {
     len = snprintf(s, sizeof s, "%.15g", n);
     if (strtod(s, NULL) != n) {
@@ -166,6 +187,24 @@ static int key_cmp(const void *x, const void *y) {
   if (r != 0)
     return r;
   return (a->len > c->len) - (a->len < c->len);
+}
+
+/* keys in order: an insertion sort for the few keys most tables have
+ * (qsort's merge sort allocates), qsort for more */
+static void sort_keys(key *keys, size_t n) {
+  if (n > 16) {
+    qsort(keys, n, sizeof *keys, key_cmp);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    key k = keys[i];
+    size_t j = i;
+    while (j > 0 && key_cmp(&keys[j - 1], &k) > 0) {
+      keys[j] = keys[j - 1];
+      j--;
+    }
+    keys[j] = k;
+  }
 }
 
 static int enc(lua_State *L, jbuf *b, int idx, int depth);
@@ -224,7 +263,7 @@ static int mapping(lua_State *L, jbuf *b, int idx, int depth) {
       k->len = (size_t)n;
     }
   }
-  qsort(keys, count, sizeof *keys, key_cmp);
+  sort_keys(keys, count);
   int rc = PUTS(b, "{");
   for (size_t i = 0; rc == 0 && i < count; i++) {
     key *k = &keys[i];
@@ -337,10 +376,23 @@ static int l_encode(lua_State *L) {
 #define C_ARRAY_MT 4
 #define C_TOSTRING 5
 
+#define MAX_SKIP 16
+
 typedef struct {
   uint64_t h;
+  /* the keys left out: at the top level, everywhere */
+  const char *skip[2][MAX_SKIP];
+  size_t skip_len[2][MAX_SKIP], nskip[2];
   char err[128];
 } canon_state;
+
+static int skipped(const canon_state *c, int which, const key *k) {
+  for (size_t i = 0; i < c->nskip[which]; i++)
+    if (c->skip_len[which][i] == k->len &&
+        memcmp(c->skip[which][i], k->s, k->len) == 0)
+      return 1;
+  return 0;
+}
 
 static void feed(canon_state *c, const char *s, size_t n) {
   uint64_t h = c->h;
@@ -358,6 +410,11 @@ static int canon(lua_State *L, canon_state *c, int idx, int top, int depth);
 static int canon_number(lua_State *L, canon_state *c, int idx) {
   double n = lua_tonumber(L, idx);
   char s[40];
+  /* an integer of up to 14 digits: %.14g writes it as it is (not -0) */
+  if (n == floor(n) && fabs(n) < 1e14 && !(n == 0 && signbit(n))) {
+    feed(c, s, (size_t)fmt_int(s, (long long)n));
+    return 0;
+  }
   if (isfinite(n)) {
     int len = snprintf(s, sizeof s, "%.14g", n);
     feed(c, s, (size_t)len);
@@ -410,25 +467,12 @@ static int canon_map(lua_State *L, canon_state *c, int idx, int top,
                                 lua_tonumber(L, k->idx));
     }
   }
-  if (count > 1)
-    qsort(keys, count, sizeof *keys, key_cmp);
+  sort_keys(keys, count);
   int rc = 0;
   for (size_t i = 0; rc == 0 && i < count; i++) {
     key *k = &keys[i];
-    if (k->s) {
-      lua_pushvalue(L, k->idx);
-      lua_rawget(L, top ? C_SKIP : C_SKIP_ALL);
-      int skipped = lua_toboolean(L, -1);
-      lua_pop(L, 1);
-      if (!skipped && top) {
-        lua_pushvalue(L, k->idx);
-        lua_rawget(L, C_SKIP_ALL);
-        skipped = lua_toboolean(L, -1);
-        lua_pop(L, 1);
-      }
-      if (skipped)
-        continue;
-    }
+    if (k->s && ((top && skipped(c, 0, k)) || skipped(c, 1, k)))
+      continue;
     feed(c, key_text(k), k->len);
     FEED(c, "=");
     lua_pushvalue(L, k->idx);
@@ -478,7 +522,7 @@ static int canon(lua_State *L, canon_state *c, int idx, int top, int depth) {
     size_t n;
     const char *s = lua_tolstring(L, idx, &n);
     char len[24];
-    feed(c, len, (size_t)snprintf(len, sizeof len, "%zu", n));
+    feed(c, len, (size_t)fmt_int(len, (long long)n));
     FEED(c, ":");
     feed(c, s, n);
     return 0;
@@ -513,7 +557,23 @@ static int l_hash(lua_State *L) {
   luaL_checktype(L, 4, LUA_TTABLE);
   luaL_checktype(L, 5, LUA_TFUNCTION);
   lua_settop(L, 5);
-  canon_state c = {0xcbf29ce484222325ULL, {0}};
+  canon_state c;
+  memset(&c, 0, sizeof c);
+  c.h = 0xcbf29ce484222325ULL;
+  for (int which = 0; which < 2; which++) {
+    lua_pushnil(L);
+    while (lua_next(L, which == 0 ? C_SKIP : C_SKIP_ALL)) {
+      int on = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+      if (!on || lua_type(L, -1) != LUA_TSTRING)
+        continue;
+      if (c.nskip[which] == MAX_SKIP)
+        return luaL_error(L, "config hash: more than 16 keys to leave out");
+      size_t n = c.nskip[which]++;
+      /* the strings stay alive: the tables hold them */
+      c.skip[which][n] = lua_tolstring(L, -1, &c.skip_len[which][n]);
+    }
+  }
   if (canon(L, &c, 1, 1, 0))
     return luaL_error(L, "%s", c.err);
   char out[17];
