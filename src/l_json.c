@@ -147,6 +147,45 @@ static int fmt_int(char *out, long long v) {
   return len;
 }
 
+/* tostring(v) of the number at idx, into out (NUL-ended): LuaJIT's own
+ * %.14g, which rounds a tie up where glibc's printf rounds it to even */
+static size_t number_text(lua_State *L, int idx, char *out, size_t cap) {
+  size_t len;
+  lua_pushvalue(L, idx);
+  const char *t = lua_tolstring(L, -1, &len); /* the copy becomes a string */
+  if (len >= cap)
+    len = cap - 1;
+  memcpy(out, t, len);
+  out[len] = '\0';
+  lua_pop(L, 1);
+  return len;
+}
+
+/* string.format(fmt, n) as Lua writes it (upvalue 2 of encode) */
+static size_t lua_format(lua_State *L, const char *fmt, int idx, char *out,
+                         size_t cap) {
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_pushstring(L, fmt);
+  lua_pushvalue(L, idx);
+  lua_call(L, 2, 1);
+  size_t len;
+  const char *t = lua_tolstring(L, -1, &len);
+  if (len >= cap)
+    len = cap - 1;
+  memcpy(out, t, len);
+  out[len] = '\0';
+  lua_pop(L, 1);
+  return len;
+}
+
+/* tonumber(s) == n, for s as lua_format made it */
+static int reads_back(lua_State *L, const char *s, size_t len, double n) {
+  lua_pushlstring(L, s, len);
+  int same = lua_tonumber(L, -1) == n;
+  lua_pop(L, 1);
+  return same;
+}
+
 static int put_number(lua_State *L, jbuf *b, int idx) {
   double n = lua_tonumber(L, idx);
   char s[40];
@@ -159,11 +198,13 @@ static int put_number(lua_State *L, jbuf *b, int idx) {
   if (n == floor(n) && fabs(n) < 9007199254740992.0) {
     len = fmt_int(s, (long long)n);
   } else {
-    len = snprintf(s, sizeof s, "%.15g", n);
-    if (strtod(s, NULL) != n) {
-      len = snprintf(s, sizeof s, "%.16g", n);
-      if (strtod(s, NULL) != n)
-        len = snprintf(s, sizeof s, "%.17g", n);
+    /* the shortest of %.15g, %.16g that reads back, else %.17g, all by
+     * string.format: LuaJIT rounds ties unlike printf */
+    len = (int)lua_format(L, "%.15g", idx, s, sizeof s);
+    if (!reads_back(L, s, (size_t)len, n)) {
+      len = (int)lua_format(L, "%.16g", idx, s, sizeof s);
+      if (!reads_back(L, s, (size_t)len, n))
+        len = (int)lua_format(L, "%.17g", idx, s, sizeof s);
     }
   }
   return put(b, s, (size_t)len);
@@ -257,10 +298,8 @@ static int mapping(lua_State *L, jbuf *b, int idx, int depth) {
     if (lua_type(L, k->idx) == LUA_TSTRING) {
       k->s = lua_tolstring(L, k->idx, &k->len);
     } else {
-      /* tostring's form: LuaJIT writes numbers as %.14g */
-      int n = snprintf(k->num, sizeof k->num, "%.14g", lua_tonumber(L, k->idx));
-      k->s = NULL;
-      k->len = (size_t)n;
+      k->s = NULL; /* tostring's form */
+      k->len = number_text(L, k->idx, k->num, sizeof k->num);
     }
   }
   sort_keys(keys, count);
@@ -415,18 +454,8 @@ static int canon_number(lua_State *L, canon_state *c, int idx) {
     feed(c, s, (size_t)fmt_int(s, (long long)n));
     return 0;
   }
-  if (isfinite(n)) {
-    int len = snprintf(s, sizeof s, "%.14g", n);
-    feed(c, s, (size_t)len);
-    return 0;
-  }
-  lua_pushvalue(L, C_TOSTRING);
-  lua_pushvalue(L, idx);
-  lua_call(L, 1, 1);
-  size_t len;
-  const char *t = lua_tolstring(L, -1, &len);
-  feed(c, t ? t : "", t ? len : 0);
-  lua_pop(L, 1);
+  /* any other: as tostring writes it (LuaJIT's %.14g, nan, inf) */
+  feed(c, s, number_text(L, idx, s, sizeof s));
   return 0;
 }
 
@@ -463,8 +492,7 @@ static int canon_map(lua_State *L, canon_state *c, int idx, int top,
       k->s = lua_tolstring(L, k->idx, &k->len);
     } else {
       k->s = NULL;
-      k->len = (size_t)snprintf(k->num, sizeof k->num, "%.14g",
-                                lua_tonumber(L, k->idx));
+      k->len = number_text(L, k->idx, k->num, sizeof k->num);
     }
   }
   sort_keys(keys, count);
@@ -591,5 +619,12 @@ static const luaL_Reg functions[] = {
 int luaopen_deloc_native_json(lua_State *L) {
   lua_newtable(L);
   luaL_register(L, NULL, functions);
+  /* encode's upvalues: tostring, string.format, as the process began */
+  lua_getglobal(L, "tostring");
+  lua_getglobal(L, "string");
+  lua_getfield(L, -1, "format");
+  lua_remove(L, -2);
+  lua_pushcclosure(L, l_encode, 2);
+  lua_setfield(L, -2, "encode");
   return 1;
 }
