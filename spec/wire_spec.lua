@@ -160,6 +160,16 @@ describe("deloc.native.json", function()
     end
   end)
 
+  it("writes and hashes tables of more keys than a C function has stack", function()
+    local lj, lf = lua_versions()
+    local json, facts = require("deloc.json"), require("deloc.plan.facts")
+    local t = {}
+    for i = 1, 12000 do t["k" .. i] = { a = i, [i + 0.5] = "x" } end
+    local v = { t = t, u = { v = t } }
+    assert.equal(lj.encode(v), json.encode(v))
+    assert.equal(lf.config_hash(v), facts.config_hash(v))
+  end)
+
   it("hashes as deloc.plan.facts' canonical text does", function()
     local _, lf = lua_versions()
     local facts = require("deloc.plan.facts")

@@ -211,11 +211,73 @@ static int put_number(lua_State *L, jbuf *b, int idx) {
 }
 
 typedef struct {
-  const char *s;
+  const char *s; /* a string key's bytes (the table holds the string) */
   size_t len;
-  int idx;      /* the key, on the stack */
+  int idx;      /* a copy of the key on the stack, or 0 */
+  double n;     /* a number key */
   char num[32]; /* a number key's tostring form */
 } key;
+
+/* Above this many stack slots keys are found again by their text, not kept
+ * on the stack: LuaJIT allows a C function 8000, and nested tables need
+ * some of them. */
+#define STACK_KEYS 4000
+
+/* The keys of the table at idx, in *out (malloc'd), unsorted; each kept on
+ * the stack while there is room.  -> count, or -1 with err set (a key that
+ * is not a string or number) */
+static long collect_keys(lua_State *L, int idx, key **out, char *err,
+                         size_t errlen) {
+  key *keys = NULL;
+  size_t count = 0, cap = 0;
+  int on_stack = 1;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    int kt = lua_type(L, -1);
+    if (kt != LUA_TSTRING && kt != LUA_TNUMBER) {
+      snprintf(err, errlen, "a %s key", lua_typename(L, kt));
+      free(keys);
+      return -1;
+    }
+    if (count == cap) {
+      cap = cap ? cap * 2 : 16;
+      key *k = realloc(keys, cap * sizeof *keys);
+      if (!k) {
+        snprintf(err, errlen, "not enough memory");
+        free(keys);
+        return -1;
+      }
+      keys = k;
+    }
+    key *k = &keys[count++];
+    if (kt == LUA_TSTRING) {
+      k->s = lua_tolstring(L, -1, &k->len);
+    } else {
+      k->s = NULL; /* tostring's form */
+      k->n = lua_tonumber(L, -1);
+      k->len = number_text(L, lua_gettop(L), k->num, sizeof k->num);
+    }
+    k->idx = 0;
+    on_stack = on_stack && lua_gettop(L) < STACK_KEYS && lua_checkstack(L, 8);
+    if (on_stack) {
+      lua_pushvalue(L, -1); /* a copy stays below the iteration key */
+      k->idx = lua_gettop(L) - 1;
+    }
+  }
+  *out = keys;
+  return (long)count;
+}
+
+/* pushes the key k names */
+static void push_key(lua_State *L, const key *k) {
+  if (k->idx)
+    lua_pushvalue(L, k->idx);
+  else if (k->s)
+    lua_pushlstring(L, k->s, k->len);
+  else
+    lua_pushnumber(L, k->n);
+}
 
 /* a key's text: its own, or its number's (which moves with it in qsort) */
 static const char *key_text(const key *k) {
@@ -270,41 +332,20 @@ static int sequence(lua_State *L, jbuf *b, int idx, int depth, size_t n) {
 
 static int mapping(lua_State *L, jbuf *b, int idx, int depth) {
   int base = lua_gettop(L);
-  size_t count = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    int kt = lua_type(L, -1);
-    if (kt != LUA_TSTRING && kt != LUA_TNUMBER) {
-      snprintf(b->err, sizeof b->err, "cannot encode a %s key as JSON",
-               lua_typename(L, kt));
-      return -1;
-    }
-    if (!lua_checkstack(L, 8))
-      return fail(b, "cannot encode: too many keys");
-    lua_pushvalue(L, -1); /* a copy stays below the iteration key */
-    count++;
+  key *keys = NULL;
+  char why[64];
+  long count = collect_keys(L, idx, &keys, why, sizeof why);
+  if (count < 0) {
+    snprintf(b->err, sizeof b->err, "cannot encode %s as JSON", why);
+    return -1;
   }
   if (count == 0) {
     lua_settop(L, base);
     return PUTS(b, "{}");
   }
-  key *keys = malloc(count * sizeof *keys);
-  if (!keys)
-    return fail(b, "cannot encode: not enough memory");
-  for (size_t i = 0; i < count; i++) {
-    key *k = &keys[i];
-    k->idx = base + 1 + (int)i;
-    if (lua_type(L, k->idx) == LUA_TSTRING) {
-      k->s = lua_tolstring(L, k->idx, &k->len);
-    } else {
-      k->s = NULL; /* tostring's form */
-      k->len = number_text(L, k->idx, k->num, sizeof k->num);
-    }
-  }
-  sort_keys(keys, count);
+  sort_keys(keys, (size_t)count);
   int rc = PUTS(b, "{");
-  for (size_t i = 0; rc == 0 && i < count; i++) {
+  for (size_t i = 0; rc == 0 && i < (size_t)count; i++) {
     key *k = &keys[i];
     if ((i > 0 && PUTS(b, ",")) || newline(b, depth + 1) ||
         put_string(b, key_text(k), k->len) ||
@@ -312,7 +353,7 @@ static int mapping(lua_State *L, jbuf *b, int idx, int depth) {
       rc = -1;
       break;
     }
-    lua_pushvalue(L, k->idx);
+    push_key(L, k);
     lua_rawget(L, idx);
     rc = enc(L, b, lua_gettop(L), depth + 1);
     lua_pop(L, 1);
@@ -462,48 +503,23 @@ static int canon_number(lua_State *L, canon_state *c, int idx) {
 static int canon_map(lua_State *L, canon_state *c, int idx, int top,
                      int depth) {
   int base = lua_gettop(L);
-  size_t count = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    int kt = lua_type(L, -1);
-    if (kt != LUA_TSTRING && kt != LUA_TNUMBER) {
-      snprintf(c->err, sizeof c->err, "config hash: a %s key",
-               lua_typename(L, kt));
-      return -1;
-    }
-    if (!lua_checkstack(L, 8)) {
-      snprintf(c->err, sizeof c->err, "config hash: too many keys");
-      return -1;
-    }
-    lua_pushvalue(L, -1); /* a copy stays below the iteration key */
-    count++;
-  }
-  FEED(c, "{");
-  key *keys = count ? malloc(count * sizeof *keys) : NULL;
-  if (count && !keys) {
-    snprintf(c->err, sizeof c->err, "config hash: not enough memory");
+  key *keys = NULL;
+  char why[64];
+  long count = collect_keys(L, idx, &keys, why, sizeof why);
+  if (count < 0) {
+    snprintf(c->err, sizeof c->err, "config hash: %s", why);
     return -1;
   }
-  for (size_t i = 0; i < count; i++) {
-    key *k = &keys[i];
-    k->idx = base + 1 + (int)i;
-    if (lua_type(L, k->idx) == LUA_TSTRING) {
-      k->s = lua_tolstring(L, k->idx, &k->len);
-    } else {
-      k->s = NULL;
-      k->len = number_text(L, k->idx, k->num, sizeof k->num);
-    }
-  }
-  sort_keys(keys, count);
+  FEED(c, "{");
+  sort_keys(keys, (size_t)count);
   int rc = 0;
-  for (size_t i = 0; rc == 0 && i < count; i++) {
+  for (size_t i = 0; rc == 0 && i < (size_t)count; i++) {
     key *k = &keys[i];
     if (k->s && ((top && skipped(c, 0, k)) || skipped(c, 1, k)))
       continue;
     feed(c, key_text(k), k->len);
     FEED(c, "=");
-    lua_pushvalue(L, k->idx);
+    push_key(L, k);
     lua_rawget(L, idx);
     rc = canon(L, c, lua_gettop(L), 0, depth + 1);
     lua_pop(L, 1);
