@@ -11,7 +11,7 @@ local function stub() end
 local function keep(t) return t end
 
 local function roundtrip(v)
-  return wire.decode(wire.encode(v, array.metatable, ERROR_MT, 2 ^ 30), array.metatable, stub, keep)
+  return wire.decode(wire.encode(v, array.metatable, ERROR_MT, 2 ^ 30), array.metatable, stub, keep, 2 ^ 30)
 end
 
 -- the Lua encoder and hash, loaded without their C halves
@@ -96,22 +96,35 @@ describe("deloc.native.wire", function()
     local bytes = wire.encode({ a = array.of({ 1, 2 }), b = { c = "d", e = 1.5 }, f = print,
       g = errors.new("CONFIG_INVALID", "m") }, array.metatable, ERROR_MT, 2 ^ 30)
     for i = 0, #bytes - 1 do
-      local v, err = wire.decode(bytes:sub(1, i), array.metatable, stub, keep)
+      local v, err = wire.decode(bytes:sub(1, i), array.metatable, stub, keep, 2 ^ 30)
       assert.is_nil(v)
       assert.is_string(err)
     end
-    local _, err = wire.decode(bytes .. "x", array.metatable, stub, keep)
+    local _, err = wire.decode(bytes .. "x", array.metatable, stub, keep, 2 ^ 30)
     assert.equal("bytes follow the value", err)
     -- a table naming itself, or a table not yet begun
     local function u32(n) return string.char(n % 256, math.floor(n / 256) % 256, 0, 0) end
-    _, err = wire.decode("T\0" .. u32(1) .. "s" .. u32(1) .. "xR" .. u32(0), array.metatable, stub, keep)
+    _, err = wire.decode("T\0" .. u32(1) .. "s" .. u32(1) .. "xR" .. u32(0), array.metatable, stub, keep, 2 ^ 30)
     assert.equal("a table contains itself", err)
-    _, err = wire.decode("T\0" .. u32(1) .. "s" .. u32(1) .. "xR" .. u32(5), array.metatable, stub, keep)
+    _, err = wire.decode("T\0" .. u32(1) .. "s" .. u32(1) .. "xR" .. u32(5), array.metatable, stub, keep, 2 ^ 30)
     assert.equal("a reference to no table", err)
-    _, err = wire.decode("T\0" .. u32(4000000), array.metatable, stub, keep)
+    _, err = wire.decode("T\0" .. u32(4000000), array.metatable, stub, keep, 2 ^ 30)
     assert.matches("more pairs than there are bytes", err)
-    _, err = wire.decode(("T\0" .. u32(1) .. "i\0\0\0\0"):rep(1100), array.metatable, stub, keep)
+    _, err = wire.decode(("T\0" .. u32(1) .. "i\0\0\0\0"):rep(1100), array.metatable, stub, keep, 2 ^ 30)
     assert.matches("deeper than 1000", err)
+    -- 80 tables, each naming the one before twice: 1 KB that is 2^80
+    -- bytes written out; refused at the bound instead of walked
+    local pairs_ = { "i" .. u32(0) .. "T\0" .. u32(0) }
+    for n = 1, 80 do
+      -- (the outer table is number 0: the one before is number n)
+      pairs_[n + 1] = "i" .. u32(n) .. "T\0" .. u32(2) .. "i" .. u32(1) .. "R" .. u32(n)
+        .. "i" .. u32(2) .. "R" .. u32(n)
+    end
+    local bomb = "T\0" .. u32(81) .. table.concat(pairs_)
+    _, err = wire.decode(bomb, array.metatable, stub, keep, 2 ^ 30)
+    assert.matches("larger than the bound", err)
+    local whole = wire.decode(bomb, array.metatable, stub, keep, 2 ^ 100)
+    assert.equal(whole[80][1], whole[80][2]) -- shared, not copied
     -- random damage: an answer or an error, never a raise
     local state = 7
     for _ = 1, 20000 do
@@ -120,7 +133,7 @@ describe("deloc.native.wire", function()
         state = (state * 1103515245 + 12345) % 2147483648
         b[state % #b + 1] = state % 256
       end
-      local ok, res, e = pcall(wire.decode, string.char(unpack(b)), array.metatable, stub, keep)
+      local ok, res, e = pcall(wire.decode, string.char(unpack(b)), array.metatable, stub, keep, 2 ^ 30)
       assert(ok, res)
       assert(res ~= nil or type(e) == "string")
     end

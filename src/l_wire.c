@@ -4,7 +4,7 @@
  * walk that restores it.
  *
  *   wire.encode(value, array_mt, error_mt, max) -> bytes   (in the child)
- *   wire.decode(bytes, array_mt, stub, on_error) -> value | nil, err
+ *   wire.decode(bytes, array_mt, stub, on_error, max) -> value | nil, err
  *
  * The format is private to one binary (the child is a fork of the parent):
  * a tag byte a value, numbers and lengths in the machine's byte order.
@@ -15,9 +15,12 @@
  *
  * decode treats its input as hostile: every length is checked against what
  * is left, nesting is bounded, keys are strings or numbers, numbers are
- * finite, and a reference may name only a table already complete, so the
- * result never contains a cycle.  Tables flagged as errors are passed to
- * on_error(t), whose result takes their place; a function becomes stub. */
+ * finite, a reference may name only a table already complete, so the
+ * result never contains a cycle, and the value written out in full (every
+ * table met again counted again) is at most max bytes, so that walking it
+ * costs no more than reading an answer of max bytes.  Tables flagged as errors
+ * are passed to on_error(t), whose result takes their place; a function becomes
+ * stub. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
@@ -253,12 +256,14 @@ static int l_encode(lua_State *L) {
 typedef struct {
   const char *p, *end;
   uint32_t tables;
+  double max; /* the bound on the value written out in full */
   const char *err;
 } rbuf;
 
-/* Stack slots while decoding: 2 array_mt, 3 stub, 4 on_error, 5 the tables
- * complete, by number */
-#define REFS 5
+/* Stack slots while decoding: 2 array_mt, 3 stub, 4 on_error, 5 max, 6
+ * the tables complete, by number, 7 their weights */
+#define REFS 6
+#define WEIGHTS 7
 
 static int bad(rbuf *r, const char *why) {
   if (!r->err)
@@ -274,9 +279,14 @@ static int take(rbuf *r, void *out, size_t n) {
   return 0;
 }
 
-static int dec_value(lua_State *L, rbuf *r, int depth);
+/* A value's weight: its size in bytes with every table met again written
+ * out in full, as the JSON this format replaced had it.  Sharing keeps the
+ * answer small, but whoever walks the value (deloc plan --json) walks it
+ * in full: a few hundred bytes of tables that name the one before twice
+ * would be 2^100 of work.  The weight is bounded as the answer is. */
+static int dec_value(lua_State *L, rbuf *r, int depth, double *w);
 
-static int dec_table(lua_State *L, rbuf *r, int depth) {
+static int dec_table(lua_State *L, rbuf *r, int depth, double *w) {
   unsigned char flags;
   uint32_t pairs;
   if (take(r, &flags, 1) || take(r, &pairs, sizeof pairs))
@@ -296,15 +306,20 @@ static int dec_table(lua_State *L, rbuf *r, int depth) {
   else
     lua_createtable(L, 0, (int)(pairs < 1024 ? pairs : 1024));
   int t = lua_gettop(L);
+  double weight = 6;
   for (uint32_t i = 0; i < pairs; i++) {
-    if (dec_value(L, r, depth + 1))
+    double kw, vw;
+    if (dec_value(L, r, depth + 1, &kw))
       return -1;
     int kt = lua_type(L, -1);
     if (kt != LUA_TSTRING && kt != LUA_TNUMBER)
       return bad(r, "a key is not a string or a number");
-    if (dec_value(L, r, depth + 1))
+    if (dec_value(L, r, depth + 1, &vw))
       return -1;
     lua_rawset(L, t);
+    weight += kw + vw;
+    if (weight > r->max)
+      return bad(r, "written out in full, it is larger than the bound");
   }
   if (flags & FLAG_ARRAY) {
     lua_pushvalue(L, 2);
@@ -316,13 +331,41 @@ static int dec_table(lua_State *L, rbuf *r, int depth) {
   }
   lua_pushvalue(L, -1);
   lua_rawseti(L, REFS, (int)number + 1);
+  lua_pushnumber(L, weight);
+  lua_rawseti(L, WEIGHTS, (int)number + 1);
+  *w = weight;
   return 0;
 }
 
-static int dec_value(lua_State *L, rbuf *r, int depth) {
+static int dec_scalar(lua_State *L, rbuf *r, char tag);
+
+static int dec_value(lua_State *L, rbuf *r, int depth, double *w) {
+  const char *at = r->p;
   char tag;
   if (take(r, &tag, 1))
     return -1;
+  if (tag == 'T')
+    return dec_table(L, r, depth, w);
+  if (tag == 'R') {
+    uint32_t n;
+    if (take(r, &n, sizeof n))
+      return -1;
+    if (n >= r->tables)
+      return bad(r, "a reference to no table");
+    lua_rawgeti(L, REFS, (int)n + 1);
+    if (lua_isnil(L, -1)) /* begun, not complete: a cycle */
+      return bad(r, "a table contains itself");
+    lua_rawgeti(L, WEIGHTS, (int)n + 1);
+    *w = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return 0;
+  }
+  int rc = dec_scalar(L, r, tag);
+  *w = (double)(r->p - at);
+  return rc;
+}
+
+static int dec_scalar(lua_State *L, rbuf *r, char tag) {
   switch (tag) {
   case 'z':
     lua_pushnil(L);
@@ -363,35 +406,27 @@ static int dec_value(lua_State *L, rbuf *r, int depth) {
     r->p += len;
     return 0;
   }
-  case 'R': {
-    uint32_t n;
-    if (take(r, &n, sizeof n))
-      return -1;
-    if (n >= r->tables)
-      return bad(r, "a reference to no table");
-    lua_rawgeti(L, REFS, (int)n + 1);
-    if (lua_isnil(L, -1)) /* begun, not complete: a cycle */
-      return bad(r, "a table contains itself");
-    return 0;
-  }
-  case 'T':
-    return dec_table(L, r, depth);
   default:
     return bad(r, "an unknown tag");
   }
 }
 
-/* decode(bytes, array_mt, stub, on_error) -> value | nil, err */
+/* decode(bytes, array_mt, stub, on_error, max) -> value | nil, err
+ * max bounds the value's size written out in full (tables met twice
+ * counted twice) */
 static int l_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   luaL_checktype(L, 2, LUA_TTABLE);
   luaL_checktype(L, 3, LUA_TFUNCTION);
   luaL_checktype(L, 4, LUA_TFUNCTION);
-  lua_settop(L, 4);
+  double max = luaL_checknumber(L, 5);
+  lua_settop(L, 5);
   lua_newtable(L); /* REFS */
-  rbuf r = {s, s + len, 0, NULL};
-  if (dec_value(L, &r, 0) == 0 && r.p != r.end)
+  lua_newtable(L); /* WEIGHTS */
+  rbuf r = {s, s + len, 0, max, NULL};
+  double w;
+  if (dec_value(L, &r, 0, &w) == 0 && r.p != r.end)
     bad(&r, "bytes follow the value");
   if (r.err) {
     lua_pushnil(L);

@@ -38,8 +38,10 @@ M.inside = false
 -- pass in the child, one in the parent, with no Lua walk either side):
 -- marked arrays, error objects, exact numbers and tables met twice come
 -- back as they were; a function comes back as a stub that says where it
--- ran.  The parent's decoder checks every length and nesting, and builds
--- no cycle whatever the bytes say.
+-- ran.  The parent's decoder checks every length and nesting, builds no
+-- cycle whatever the bytes say, and bounds the answer as it would be
+-- written out in full (shared tables counted each time they are met): what
+-- the parent does with it costs what an answer of M.MAX_ANSWER bytes does.
 local wire = require("deloc.native.wire")
 local ERROR_MT = getmetatable(errors.new("IO_ERROR", ""))
 
@@ -115,7 +117,7 @@ function M.run(fn, opts)
   local reply, derr
   if not how and data ~= "" then
     local ok
-    ok, reply, derr = pcall(wire.decode, data, array.metatable, stub, as_error)
+    ok, reply, derr = pcall(wire.decode, data, array.metatable, stub, as_error, M.MAX_ANSWER)
     if not ok then reply, derr = nil, reply end
   end
   if not how then how, detail = native.reap(pid, timeout) end
