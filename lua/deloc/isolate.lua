@@ -112,7 +112,8 @@ function M.run(fn, opts)
   -- the answer is read while the child is still ending (its exit unmaps
   -- the parent's copied pages: the other CPU does that), then the child is
   -- reaped: only a child that exited 0 answered
-  local timeout = (opts.wall or M.WALL) + 0.5
+  local now = require("deloc.sys").now
+  local timeout, started = (opts.wall or M.WALL) + 0.5, now()
   local data, how, detail = native.receive(pid, fd, timeout, M.MAX_ANSWER)
   local reply, derr
   if not how and data ~= "" then
@@ -120,7 +121,8 @@ function M.run(fn, opts)
     ok, reply, derr = pcall(wire.decode, data, array.metatable, stub, as_error, M.MAX_ANSWER)
     if not ok then reply, derr = nil, reply end
   end
-  if not how then how, detail = native.reap(pid, timeout) end
+  -- one deadline for both halves, as for collect
+  if not how then how, detail = native.reap(pid, math.max(0, timeout - (now() - started))) end
   if how ~= "exit" or detail ~= 0 or data == "" then return nil, died(how, detail, what) end
   if type(reply) ~= "table" then
     return nil, errors.new("CONFIG_INVALID", ("%s answered something unreadable (%s)"):format(what, tostring(derr)))
