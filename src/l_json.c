@@ -1,15 +1,18 @@
-/* deloc.native.json: deloc.json's encoder in C (a 50-service plan took
- * ~1.7 ms in Lua, most of `deloc plan --json`'s own work).  The output is
- * the Lua encoder's, byte for byte (spec/json_spec.lua):
+/* deloc.native.json: deloc.json's encoder and deloc.plan.facts' config
+ * hash in C (in Lua, ~1.7 and ~0.7 ms of `deloc plan --json` of 50
+ * services).  Both give what the Lua ones give, byte for byte and hash for
+ * hash (spec/json_spec.lua, spec/wire_spec.lua):
  *
  *   encode(value, indent, null, array_mt) -> text | nil, err
+ *   hash(value, skip, skip_all, array_mt, tostring) -> 16 hex digits
  *
  *   keys sorted (as strings: byte order; numbers by their tostring form),
  *   a table is an array when marked (metatable array_mt) or when its pairs
  *   are exactly 1..#t; `null` (a light userdata) and nil are null; strings
  *   escaped as lua-cjson does, but '/' left alone; integers below 2^53 as
  *   integers, other numbers in the shortest of %.15g/%.16g/%.17g that reads
- *   back the same; indent: two spaces a level, ": " after keys.
+ *   back the same (by string.format: LuaJIT's rounding, not printf's);
+ *   indent: two spaces a level, ": " after keys.
  *   Errors: nan and infinities, functions and other non-data, keys that are
  *   not strings or numbers, a table inside itself, nesting over 200. */
 #include <lauxlib.h>

@@ -15,12 +15,12 @@
  *
  * decode treats its input as hostile: every length is checked against what
  * is left, nesting is bounded, keys are strings or numbers, numbers are
- * finite, a reference may name only a table already complete, so the
- * result never contains a cycle, and the value written out in full (every
- * table met again counted again) is at most max bytes, so that walking it
- * costs no more than reading an answer of max bytes.  Tables flagged as errors
- * are passed to on_error(t), whose result takes their place; a function becomes
- * stub. */
+ * finite, and a reference may name only a table already complete, so the
+ * result never contains a cycle.  The value written out in full (a table
+ * met again counted again) is at most max bytes: walking it costs no more
+ * than reading an answer of max bytes.  Tables flagged as errors are passed
+ * to on_error(t), whose result takes their place; a function becomes stub.
+ */
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
