@@ -75,15 +75,18 @@ static double opt_field(lua_State *L, int idx, const char *k, double dflt) {
 }
 
 /* Closes every descriptor but 0-2 and keep: the child must not reach the
- * Docker socket or anything else the parent has open. */
+ * Docker socket or anything else the parent has open.  close_range(2) does
+ * it in two calls; without it (before Linux 5.9), one call a descriptor. */
 static void close_others(int keep) {
+#ifdef SYS_close_range
+  if ((keep <= 3 ||
+       syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u) == 0) &&
+      syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0)
+    return;
+#endif
   for (int fd = 3; fd < 1024; fd++)
     if (fd != keep)
       close(fd);
-#ifdef SYS_close_range
-  if (keep < 1023)
-    syscall(SYS_close_range, 1024u, ~0u, 0u);
-#endif
 }
 
 /* fork{memory=, cpu=, wall=} -> pid, fd (parent) | 0, fd (child) | nil, err
@@ -272,16 +275,11 @@ static void reap(pid_t pid, int *status) {
   }
 }
 
-/* collect(pid, fd, timeout, max) -> data, how, detail
- *   how "exit": detail the exit code; "signal": the signal number;
- *   "timeout": killed after timeout seconds; "toobig": more than max bytes
- * Reads the child's pipe until it closes, then reaps the child; a child
- * that outlives the deadline is killed (SIGKILL) and reaped. */
-static int l_collect(lua_State *L) {
-  pid_t pid = (pid_t)luaL_checkinteger(L, 1);
-  int fd = (int)luaL_checkinteger(L, 2);
-  double deadline = now() + luaL_checknumber(L, 3);
-  size_t max = (size_t)luaL_checknumber(L, 4);
+/* Reads fd until it closes, at most max bytes, until the deadline; pushes
+ * what came.  -> NULL, or "timeout" / "toobig" (the child is killed and
+ * reaped then, its status in *status). */
+static const char *receive(lua_State *L, pid_t pid, int fd, double deadline,
+                           size_t max, int *status) {
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   size_t total = 0;
@@ -312,29 +310,51 @@ static int l_collect(lua_State *L) {
     luaL_addsize(&b, (size_t)n);
   }
   close(fd);
-  int status = 0;
+  luaL_pushresult(&b);
   if (how) {
     kill(pid, SIGKILL);
-    reap(pid, &status);
-  } else {
-    /* the pipe closed: the child is ending; one that lingers is killed */
-    for (;;) {
-      pid_t w = waitpid(pid, &status, WNOHANG);
-      if (w == pid)
-        break;
-      if (w < 0 && errno != EINTR)
-        break;
-      if (now() > deadline) {
-        kill(pid, SIGKILL);
-        reap(pid, &status);
-        how = "timeout";
-        break;
-      }
-      struct timespec ts = {0, 1000000};
+    reap(pid, status);
+  }
+  return how;
+}
+
+/* Waits for a child whose pipe closed (it is ending) until the deadline,
+ * then kills it.  -> NULL when it ended, "timeout" when it was killed.  A
+ * pidfd wakes the parent the moment the child is gone; without one (before
+ * Linux 5.3), the parent looks every 0.1 ms. */
+static const char *wait_end(pid_t pid, double deadline, int *status) {
+  int pfd = -1;
+#ifdef SYS_pidfd_open
+  pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+  const char *how = NULL;
+  for (;;) {
+    pid_t w = waitpid(pid, status, WNOHANG);
+    if (w == pid)
+      break;
+    if (w < 0 && errno != EINTR)
+      break;
+    double left = deadline - now();
+    if (left <= 0) {
+      kill(pid, SIGKILL);
+      reap(pid, status);
+      how = "timeout";
+      break;
+    }
+    if (pfd >= 0) {
+      struct pollfd p = {.fd = pfd, .events = POLLIN};
+      poll(&p, 1, (int)(left * 1000) + 1);
+    } else {
+      struct timespec ts = {0, 100000};
       nanosleep(&ts, NULL);
     }
   }
-  luaL_pushresult(&b);
+  if (pfd >= 0)
+    close(pfd);
+  return how;
+}
+
+static int push_end(lua_State *L, const char *how, int status) {
   if (how) {
     lua_pushstring(L, how);
     lua_pushinteger(L, 0);
@@ -345,12 +365,55 @@ static int l_collect(lua_State *L) {
     lua_pushliteral(L, "exit");
     lua_pushinteger(L, WEXITSTATUS(status));
   }
-  return 3;
+  return 2;
+}
+
+/* collect(pid, fd, timeout, max) -> data, how, detail
+ *   how "exit": detail the exit code; "signal": the signal number;
+ *   "timeout": killed after timeout seconds; "toobig": more than max bytes
+ * Reads the child's pipe until it closes, then reaps the child; a child
+ * that outlives the deadline is killed (SIGKILL) and reaped. */
+static int l_collect(lua_State *L) {
+  pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+  int fd = (int)luaL_checkinteger(L, 2);
+  double deadline = now() + luaL_checknumber(L, 3);
+  size_t max = (size_t)luaL_checknumber(L, 4);
+  int status = 0;
+  const char *how = receive(L, pid, fd, deadline, max, &status);
+  if (!how)
+    how = wait_end(pid, deadline, &status);
+  return 1 + push_end(L, how, status);
+}
+
+/* receive(pid, fd, timeout, max) -> data [, how, 0]: collect's first half,
+ * so the parent can read the answer while the child is still ending; how
+ * ("timeout", "toobig") only when the child was killed and reaped */
+static int l_receive(lua_State *L) {
+  pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+  int fd = (int)luaL_checkinteger(L, 2);
+  double deadline = now() + luaL_checknumber(L, 3);
+  size_t max = (size_t)luaL_checknumber(L, 4);
+  int status = 0;
+  const char *how = receive(L, pid, fd, deadline, max, &status);
+  if (!how)
+    return 1;
+  return 1 + push_end(L, how, status);
+}
+
+/* reap(pid, timeout) -> how, detail: collect's second half */
+static int l_reap(lua_State *L) {
+  pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+  double deadline = now() + luaL_checknumber(L, 2);
+  int status = 0;
+  const char *how = wait_end(pid, deadline, &status);
+  return push_end(L, how, status);
 }
 
 static const luaL_Reg functions[] = {
-    {"fork", l_fork}, {"lockdown", l_lockdown}, {"send", l_send},
-    {"exit", l_exit}, {"collect", l_collect},   {NULL, NULL},
+    {"fork", l_fork},       {"lockdown", l_lockdown},
+    {"send", l_send},       {"exit", l_exit},
+    {"collect", l_collect}, {"receive", l_receive},
+    {"reap", l_reap},       {NULL, NULL},
 };
 
 int luaopen_deloc_native_sandbox(lua_State *L) {

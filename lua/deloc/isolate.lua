@@ -15,8 +15,8 @@
 -- figures the work needs), a seccomp filter: no open, no socket, no exec, no
 -- signal to another process.  Work inside C functions (string.rep, pattern
 -- matching, gsub) counts; a crash (the C stack overflowing through gsub
--- callbacks) kills only the child.  Its answer is JSON, read by the parent
--- as untrusted data, bounded in size.
+-- callbacks) kills only the child.  Its answer (deloc.native.wire) is read
+-- by the parent as untrusted data, bounded in size.
 --
 -- Built-in recipes are compiled into the binary, reviewed and tested with
 -- it; a plan made only of them stays in-process (no fork: `deloc plan` of
@@ -34,70 +34,30 @@ M.WALL = 5
 M.MAX_ANSWER = 64 * 1024 * 1024
 M.inside = false
 
-local ARRAY, FUNCTION, ERROR = "\0array", "\0function", "\0error"
+-- The answer is a binary image of the value (deloc.native.wire, C: one
+-- pass in the child, one in the parent, with no Lua walk either side):
+-- marked arrays, error objects, exact numbers and tables met twice come
+-- back as they were; a function comes back as a stub that says where it
+-- ran.  The parent's decoder checks every length and nesting, builds no
+-- cycle whatever the bytes say, and bounds the answer as it would be
+-- written out in full (shared tables counted each time they are met): what
+-- the parent does with it costs what an answer of M.MAX_ANSWER bytes does.
+local wire = require("deloc.native.wire")
+local ERROR_MT = getmetatable(errors.new("IO_ERROR", ""))
 
--- The answer as JSON, by lua-cjson (C: a 50-service plan in well under a
--- millisecond).  What JSON does not keep is wrapped first so the parent can
--- restore it: marked arrays { "\0array": [...] }, functions
--- { "\0function": true }, error objects "\0error": true, and numbers that
--- cjson's 14 digits would round { "\0number": "%.17g" }.
-local cjson = require("cjson").new()
-cjson.encode_sparse_array(true)
-local NUMBER = "\0number"
-
-local function wrap(v, seen)
-  local t = type(v)
-  if t == "function" then return { [FUNCTION] = true } end
-  if t == "number" then
-    -- an integer of at most 14 digits (ports, sizes in bytes) is exact in
-    -- cjson's %.14g: no formatting to check it (most numbers of a plan)
-    if v % 1 == 0 and v > -1e14 and v < 1e14 then return v end
-    if v ~= v or v == math.huge or v == -math.huge then error("cannot hand back " .. tostring(v), 0) end
-    if tonumber(("%.14g"):format(v)) ~= v then return { [NUMBER] = ("%.17g"):format(v) } end
-    return v
-  end
-  if t ~= "table" then return v end
-  local done = seen[v]
-  if done == true then error("cannot hand back a table that contains itself", 0) end
-  if done then return done end
-  seen[v] = true
-  -- in place, not a copy: this runs in the child, which exits once the
-  -- answer is sent (copying every table of a plan cost more than encoding
-  -- it); a table met twice is wrapped once and written twice
-  for k, x in pairs(v) do
-    local w = wrap(x, seen)
-    if w ~= x then v[k] = w end
-  end
-  local out = v
-  if array.is(v) then out = { [ARRAY] = v } end
-  if errors.is(v) then v[ERROR] = true end
-  seen[v] = out
-  return out
-end
-
--- answer(value, err) -> JSON; only in the child: value is changed in place
+-- answer(value, err) -> bytes; only in the child
 local function answer(value, err)
-  return cjson.encode(wrap({ value = value, err = err }, {}))
+  return wire.encode({ value = value, err = err }, array.metatable, ERROR_MT, M.MAX_ANSWER)
 end
 
 local function stub()
   error("a recipe function runs only where the plan is made (deloc.plan)", 2)
 end
 
-local function unwrap(v)
-  if type(v) ~= "table" then return v end
-  if v[FUNCTION] == true then return stub end
-  if type(v[NUMBER]) == "string" then return tonumber(v[NUMBER]) end
-  local inner = v[ARRAY]
-  if inner ~= nil then
-    local out = array.of({})
-    for i, x in ipairs(type(inner) == "table" and inner or {}) do out[i] = unwrap(x) end
-    return out
-  end
-  local is_err = v[ERROR]
-  v[ERROR] = nil
-  for k, x in pairs(v) do v[k] = unwrap(x) end
-  if is_err and type(v.code) == "string" and errors.exit_codes[v.code] and type(v.message) == "string" then
+-- an error object from the child: one of deloc's codes and a message, or
+-- only data
+local function as_error(v)
+  if type(v.code) == "string" and errors.exit_codes[v.code] and type(v.message) == "string" then
     local code, message = v.code, v.message
     v.code, v.message = nil, nil
     return errors.new(code, message, v)
@@ -146,16 +106,27 @@ function M.run(fn, opts)
     if not ok then
       text = answer(nil, errors.new("CONFIG_INVALID", tostring(text)))
     end
-    native.send(fd, text or "{}")
+    native.send(fd, text or "")
     native.exit(0)
   end
-  local data, how, detail = native.collect(pid, fd, (opts.wall or M.WALL) + 0.5, M.MAX_ANSWER)
+  -- the answer is read while the child is still ending (its exit unmaps
+  -- the parent's copied pages: the other CPU does that), then the child is
+  -- reaped: only a child that exited 0 answered
+  local now = require("deloc.sys").now
+  local timeout, started = (opts.wall or M.WALL) + 0.5, now()
+  local data, how, detail = native.receive(pid, fd, timeout, M.MAX_ANSWER)
+  local reply, derr
+  if not how and data ~= "" then
+    local ok
+    ok, reply, derr = pcall(wire.decode, data, array.metatable, stub, as_error, M.MAX_ANSWER)
+    if not ok then reply, derr = nil, reply end
+  end
+  -- one deadline for both halves, as for collect
+  if not how then how, detail = native.reap(pid, math.max(0, timeout - (now() - started))) end
   if how ~= "exit" or detail ~= 0 or data == "" then return nil, died(how, detail, what) end
-  local reply, derr = require("deloc.json").decode(data)
   if type(reply) ~= "table" then
     return nil, errors.new("CONFIG_INVALID", ("%s answered something unreadable (%s)"):format(what, tostring(derr)))
   end
-  reply = unwrap(reply)
   if reply.err ~= nil then
     local err = errors.is(reply.err) and reply.err or errors.new("CONFIG_INVALID", tostring(reply.err))
     if type(err.message) == "string" and err.message:find("not enough memory", 1, true) and not err.hint then

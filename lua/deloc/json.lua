@@ -143,8 +143,16 @@ local function encoder(indent)
   return encode, function() return concat(out, "", 1, n) end
 end
 
+-- The same encoder in C (deloc.native.json): what `deloc plan --json` and
+-- every state file use.  The Lua one above stays as its specification and
+-- for a binary without it.
+local ok_native, native = pcall(require, "deloc.native.json")
+local native_encode = ok_native and native.encode or nil
+
 function M.encode(value, opts)
-  local encode, text = encoder(opts and opts.indent and "  " or nil)
+  local indent = opts and opts.indent
+  if native_encode then return native_encode(value, indent, M.null, array.metatable) end
+  local encode, text = encoder(indent and "  " or nil)
   local ok, err = pcall(encode, value, 0)
   if not ok then return nil, err end
   return text()

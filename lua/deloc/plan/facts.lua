@@ -96,7 +96,14 @@ local function canon(v, out, n, top)
   return n
 end
 
+-- The same text hashed in C without being made (deloc.native.json.hash):
+-- ~0.7 ms of a 50-service plan in Lua.  canon stays as its specification.
+local ok_native, native = pcall(require, "deloc.native.json")
+local native_hash = ok_native and native.hash or nil
+local SKIP_ALL = { config_hash = true }
+
 function M.config_hash(comp)
+  if native_hash then return native_hash(comp, SKIP, SKIP_ALL, array.metatable, tostring) end
   local out = {}
   local n = canon(comp, out, 0, true)
   return sys.hash(table.concat(out, "", 1, n))
