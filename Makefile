@@ -124,8 +124,8 @@ $(BUILD)/test_sys_at: spec/c/test_sys_at.c src/sys_at.c src/sys.c src/sys_fs.c $
 
 ctest: $(CTESTS)
 
-# libFuzzer targets (fuzz/*.c) for the YAML loader, the HTTP answer path and
-# recipe loading; clang builds them with ASan+UBSan into build-fuzz/.
+# libFuzzer targets (fuzz/*.c) for the YAML loader, the HTTP answer path,
+# recipe loading and the sandbox child's answer (wire); clang builds them with ASan+UBSan into build-fuzz/.
 # `make fuzz` runs each FUZZ_TIME seconds, `make test` a FUZZ_SMOKE one.
 FUZZ_TIME  ?= 60
 FUZZ_SMOKE ?= 10
@@ -139,9 +139,11 @@ FUZZERS    := $(patsubst fuzz/%.c,$(FUZZ_DIR)/fuzz_%,$(wildcard fuzz/*.c))
 .SECONDARY: $(FUZZ_OBJS)
 $(FUZZ_DIR):
 	$(Q)mkdir -p $@
+# headers tracked as for the main build; host.c lists the bindings there are
 $(FUZZ_DIR)/%.o: src/%.c | $(FUZZ_DIR)
 	@echo "  FUZZCC  $<"
-	$(Q)clang $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(Q)clang $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+$(FUZZ_DIR)/host.o: $(BUILD)/bindings.h
 $(FUZZ_DIR)/embedded.o: $(BUILD)/embedded.c | $(FUZZ_DIR)
 	$(Q)clang $(CPPFLAGS) -g -O1 -c -o $@ $<
 $(FUZZ_DIR)/fuzz_%: fuzz/%.c fuzz/harness.h $(FUZZ_OBJS)
@@ -207,4 +209,4 @@ check-format: deps
 clean:
 	rm -rf $(BUILD) $(FUZZ_DIR) deloc
 
--include $(wildcard $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/*.d $(FUZZ_DIR)/*.d)

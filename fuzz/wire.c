@@ -2,8 +2,7 @@
  * bytes, as deloc reads the recipe sandbox's answer: a value or nil, err,
  * never a raise, a crash or a table that contains itself.  A decoded value
  * is walked in full (a cycle would not end; shared tables are bounded by
- * the decoder's max, here 1 MiB) and encoded again.  Not in fuzz/run's
- * default list: `fuzz/run 60 wire`. */
+ * the decoder's max, here 1 MiB) and encoded again. */
 #include "harness.h"
 
 static const char script[] =
