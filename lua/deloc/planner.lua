@@ -88,7 +88,6 @@ local placement = require("deloc.plan.placement")
 local M = {}
 
 M.DEFAULT_RESERVE = overrides.DEFAULT_RESERVE
-M.TARGETS = overrides.TARGETS
 M.override_keys, M.component_override_keys = overrides.KEYS, overrides.COMPONENT_KEYS
 M.check_override = overrides.check
 M.merge_override = overrides.merge
