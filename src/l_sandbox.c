@@ -368,26 +368,10 @@ static int push_end(lua_State *L, const char *how, int status) {
   return 2;
 }
 
-/* collect(pid, fd, timeout, max) -> data, how, detail
- *   how "exit": detail the exit code; "signal": the signal number;
- *   "timeout": killed after timeout seconds; "toobig": more than max bytes
- * Reads the child's pipe until it closes, then reaps the child; a child
- * that outlives the deadline is killed (SIGKILL) and reaped. */
-static int l_collect(lua_State *L) {
-  pid_t pid = (pid_t)luaL_checkinteger(L, 1);
-  int fd = (int)luaL_checkinteger(L, 2);
-  double deadline = now() + luaL_checknumber(L, 3);
-  size_t max = (size_t)luaL_checknumber(L, 4);
-  int status = 0;
-  const char *how = receive(L, pid, fd, deadline, max, &status);
-  if (!how)
-    how = wait_end(pid, deadline, &status);
-  return 1 + push_end(L, how, status);
-}
-
-/* receive(pid, fd, timeout, max) -> data [, how, 0]: collect's first half,
- * so the parent can read the answer while the child is still ending; how
- * ("timeout", "toobig") only when the child was killed and reaped */
+/* receive(pid, fd, timeout, max) -> data [, how, 0]: reads the child's pipe
+ * until it closes, so the parent can read the answer while the child is
+ * still ending; how ("timeout": killed after timeout seconds, "toobig": more
+ * than max bytes) only when the child was killed and reaped */
 static int l_receive(lua_State *L) {
   pid_t pid = (pid_t)luaL_checkinteger(L, 1);
   int fd = (int)luaL_checkinteger(L, 2);
@@ -400,7 +384,9 @@ static int l_receive(lua_State *L) {
   return 1 + push_end(L, how, status);
 }
 
-/* reap(pid, timeout) -> how, detail: collect's second half */
+/* reap(pid, timeout) -> how, detail: how "exit" (detail the exit code),
+ * "signal" (the signal number) or "timeout" (killed with SIGKILL and reaped
+ * when it outlives the deadline) */
 static int l_reap(lua_State *L) {
   pid_t pid = (pid_t)luaL_checkinteger(L, 1);
   double deadline = now() + luaL_checknumber(L, 2);
@@ -410,10 +396,9 @@ static int l_reap(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-    {"fork", l_fork},       {"lockdown", l_lockdown},
-    {"send", l_send},       {"exit", l_exit},
-    {"collect", l_collect}, {"receive", l_receive},
-    {"reap", l_reap},       {NULL, NULL},
+    {"fork", l_fork}, {"lockdown", l_lockdown}, {"send", l_send},
+    {"exit", l_exit}, {"receive", l_receive},   {"reap", l_reap},
+    {NULL, NULL},
 };
 
 int luaopen_deloc_native_sandbox(lua_State *L) {

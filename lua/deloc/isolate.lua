@@ -121,7 +121,7 @@ function M.run(fn, opts)
     ok, reply, derr = pcall(wire.decode, data, array.metatable, stub, as_error, M.MAX_ANSWER)
     if not ok then reply, derr = nil, reply end
   end
-  -- one deadline for both halves, as for collect
+  -- one deadline for both halves: receiving and reaping
   if not how then how, detail = native.reap(pid, math.max(0, timeout - (now() - started))) end
   if how ~= "exit" or detail ~= 0 or data == "" then return nil, died(how, detail, what) end
   if type(reply) ~= "table" then

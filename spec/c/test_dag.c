@@ -1,23 +1,11 @@
 /* C tests of the dag core: run by `make ctest`; prints `ok N` / `not ok N`
  * and a final `N passed, N failed`; exits non-zero on any failure. */
 #include "../../src/dag.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int passed, failed;
-
-static void check(int cond, const char *what) {
-  int n = passed + failed + 1;
-  if (cond) {
-    passed++;
-    printf("ok %d - %s\n", n, what);
-  } else {
-    failed++;
-    printf("not ok %d - %s\n", n, what);
-  }
-}
 
 /* builds a graph from "deps of node i" lists terminated by -1 */
 typedef struct {
@@ -188,6 +176,5 @@ int main(void) {
   test_small();
   test_cycles();
   test_random();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return done();
 }

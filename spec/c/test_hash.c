@@ -1,22 +1,10 @@
 /* C tests of the hash core: run by `make ctest`; prints `ok N` / `not ok N`
  * and a final `N passed, N failed`; exits non-zero on any failure. */
 #include "../../src/hash.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static int passed, failed;
-
-static void check(int cond, const char *what) {
-  int n = passed + failed + 1;
-  if (cond) {
-    passed++;
-    printf("ok %d - %s\n", n, what);
-  } else {
-    failed++;
-    printf("not ok %d - %s\n", n, what);
-  }
-}
 
 static int hex_of(const char *s, size_t len, const char *want) {
   char out[17];
@@ -31,6 +19,5 @@ int main(void) {
   check(hex_of("foobar", 6, "85944171f73967e8"), "\"foobar\"");
   check(hex_of("a\0b", 3, "e5d29919042666b2"), "a NUL byte counts");
   check(hex_of("ab", 2, "089c4407b545986a"), "\"ab\" differs from \"a\\0b\"");
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return done();
 }

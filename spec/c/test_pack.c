@@ -1,23 +1,11 @@
 /* C tests of the pack core: run by `make ctest`; prints `ok N` / `not ok N`
  * and a final `N passed, N failed`; exits non-zero on any failure. */
 #include "../../src/pack.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int passed, failed;
-
-static void check(int cond, const char *what) {
-  int n = passed + failed + 1;
-  if (cond) {
-    passed++;
-    printf("ok %d - %s\n", n, what);
-  } else {
-    failed++;
-    printf("not ok %d - %s\n", n, what);
-  }
-}
 
 #define GiB ((int64_t)1 << 30)
 
@@ -179,6 +167,5 @@ int main(void) {
   test_strategies();
   test_invalid();
   test_many();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return done();
 }

@@ -1,23 +1,11 @@
 /* C tests of the SHA-1 core: run by `make ctest`; prints `ok N` / `not ok N`
  * and a final `N passed, N failed`; exits non-zero on any failure. */
 #include "../../src/sha1.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int passed, failed;
-
-static void check(int cond, const char *what) {
-  int n = passed + failed + 1;
-  if (cond) {
-    passed++;
-    printf("ok %d - %s\n", n, what);
-  } else {
-    failed++;
-    printf("not ok %d - %s\n", n, what);
-  }
-}
 
 static int digest_is(const void *s, size_t len, const char *want) {
   uint8_t d[20];
@@ -50,6 +38,5 @@ int main(void) {
   /* digest from Python's hashlib.sha1(b"b" * 64) */
   check(digest_is(b, 64, "9d682ff9a7018603023176b8c12926c6a15510ee"),
         "exactly one block of data, padding in a block of its own");
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return done();
 }

@@ -3,6 +3,7 @@
  * exits non-zero on any failure.  Both sys.at(root) and deloc.native.fsat go
  * through dl_sys_walk, so what it refuses here no binding can let through. */
 #include "../../src/sys.h"
+#include "check.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,19 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-static void check(int cond, const char *what) {
-  int n = passed + failed + 1;
-  if (cond) {
-    passed++;
-    printf("ok %d - %s\n", n, what);
-  } else {
-    failed++;
-    printf("not ok %d - %s\n", n, what);
-  }
-}
 
 static char root[64], outside[64];
 
@@ -137,6 +125,5 @@ int main(void) {
   if (nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 ||
       nftw(outside, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
     perror("cleanup");
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return done();
 }
