@@ -3,7 +3,7 @@
 -- on 127.0.0.1, in a temporary directory, stopped by their pids afterwards.
 --
 --   local kube = dofile("spec/support/kube.lua")
---   local k = kube.start()              -- builds the binaries the first time (20-35 min)
+--   local k = kube.start()              -- builds the binaries the first time (minutes)
 --   finally(function() k:stop() end)
 --   k.server       --> "https://127.0.0.1:34121"
 --   k.kubeconfig   --> path: contexts "admin" (current; token in group system:masters),
@@ -83,7 +83,7 @@ function M.bin()
   local script = e2e.root .. "/spec/k8s/build"
   local r = sys.spawn({ argv = { script, "--check" }, timeout = 30 })
   if r and r.status == 0 then return (r.stdout:gsub("%s+$", "")) end
-  io.stderr:write("spec/support/kube: building kube-apiserver and etcd (first time only, 20-35 min)\n")
+  io.stderr:write("spec/support/kube: building kube-apiserver and etcd (first time only: 3.5 min on 2 quiet cores)\n")
   local out = run({ script }, { timeout = 3 * 3600 })
   return (out:gsub("%s+$", ""):match("([^\n]+)$"))
 end
