@@ -13,7 +13,8 @@ else a tar archive of the service's data volumes.  The default file is
 SERVICE-YYYYmmdd-HHMMSS.backup in the current directory; '-o -' writes to
 standard output.  The file is made mode 0600 (a backup holds the service's
 data) and appears only once complete.  'deloc restore SERVICE FILE' puts it
-back.]],
+back.  On Kubernetes the recipe's dump runs in the pod (a volume archive is
+the Docker target's only); the file is the same on both targets.]],
   options = {
     require("deloc.targets").option, require("deloc.targets").context_option,
     { "output", "o", arg = "FILE", help = "where to write the backup" },

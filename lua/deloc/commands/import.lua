@@ -14,7 +14,8 @@ Compose file's directory).  Carried over: image, command, entrypoint,
 environment, env_file, ports, expose, volumes (named ones as volumes, binds as
 mounts of your files), tmpfs, depends_on and its conditions, healthcheck,
 user, mem_limit/cpus/deploy.resources (the recipe's development sizes),
-restart, secrets and configs (file ones mounted where Compose puts them), profiles,
+restart, secrets and configs (file ones mounted where Compose puts them),
+build (context, dockerfile, target: a context inside DIR), profiles,
 anchors and << merges, ${VAR:-default} and $$.  Every key that is not carried
 over is listed with the reason.  Then: deloc plan, deloc up.]],
   options = {
