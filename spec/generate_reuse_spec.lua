@@ -4,13 +4,7 @@
 -- one with another name, another mode or another owner.
 local sys = require("deloc.sys")
 local generate = require("deloc.generate")
-
-local function tmpdir()
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(sys.mkdir_p(dir, 448))
-  return dir
-end
+local e2e = dofile("spec/support/e2e.lua")
 
 local function run(argv)
   local r = assert(sys.spawn({ argv = argv }))
@@ -28,8 +22,8 @@ local function ours() return true end
 
 describe("generate -o DIR again keeps the files that did not change", function()
   local dir, outside
-  before_each(function() dir, outside = tmpdir(), tmpdir() end)
-  after_each(function() sys.spawn({ argv = { "rm", "-rf", dir, outside } }) end)
+  before_each(function() dir, outside = e2e.tmpdir(), e2e.tmpdir() end)
+  after_each(function() e2e.rmdir(dir); e2e.rmdir(outside) end)
 
   local function write(files) assert(generate._write_tree(dir .. "/chart", files, ours, false)) end
 
